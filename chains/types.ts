@@ -1,0 +1,118 @@
+/**
+ * The contract every chain adapter fulfils. Adapters are pure data and pure functions: no
+ * Pulumi resources, no network. Components turn them into manifests; dynamic providers and the
+ * bootstrap monitor use the status parsers on what they fetch from a node.
+ */
+
+export type ChainKind = "sei" | "cometbft" | "avalanche";
+
+/** A named container port. `role` says what chainfleet uses it for. */
+export interface ChainPort {
+    /** A Kubernetes port name: at most 15 characters, lowercase letters, digits and `-`. */
+    name: string;
+    containerPort: number;
+    /** `evm` is an Ethereum JSON-RPC (HTTP or WebSocket) endpoint, such as Sei's 8545/8546. */
+    role: "p2p" | "rpc" | "api" | "grpc" | "metrics" | "evm";
+}
+
+/** A Kubernetes probe as a plain object (the shape of `core.v1.Probe`). */
+export type ProbeSpec = Record<string, unknown>;
+
+/** A container environment variable (the shape of `core.v1.EnvVar` with a literal value). */
+export interface EnvVar {
+    name: string;
+    value: string;
+}
+
+/** What a node reports about its sync state, normalised across chains. */
+export interface NodeStatus {
+    /**
+     * Latest block height the node has (committed/accepted). 0 means "not known yet": an
+     * Avalanche node that is still bootstrapping does not report its C-Chain height.
+     */
+    height: number;
+    /** True while the node is still catching up / bootstrapping. */
+    catchingUp: boolean;
+    /** Chain/network id the node reports, where it reports one. */
+    network?: string;
+    /** Node software version, where reported. */
+    version?: string;
+    /** Highest height seen among peers, where reported (Sei). */
+    maxPeerHeight?: number;
+    /** Connected peers, where the status document carries it (Avalanche health). */
+    peers?: number;
+}
+
+export interface StartOptions {
+    /**
+     * Halt after committing this height (hard-fork bootstrap). The caller picks the height: the
+     * HardFork flow passes H-1 (research/operators.md §4). Only for adapters whose
+     * `supportsHaltHeight` is true; the others throw.
+     */
+    haltHeight?: number;
+    /** Extra args from the group's config, appended last. */
+    extraArgs: readonly string[];
+}
+
+/** What a container needs to start the node. */
+export interface StartCommand {
+    command: string[];
+    args: string[];
+    /** Variables the command relies on (for example CometBFT's CMTHOME, which beats --home). */
+    env: EnvVar[];
+}
+
+/** An HTTP call on the rpc port: method and, for JSON-RPC over POST, the body. */
+export interface RpcRequest {
+    method: "GET" | "POST";
+    body?: string;
+}
+
+export interface ChainAdapter {
+    kind: ChainKind;
+    /** Where the data volume is mounted (the node's home directory). */
+    homeDir: string;
+    /** The directory inside homeDir that holds chain data (wiped by a fresh bootstrap test). */
+    dataSubdir: string;
+    ports: readonly ChainPort[];
+    /**
+     * Container command, args and env that start the node. With `haltHeight` the command is
+     * wrapped so that a deliberate halt (any of `haltExitCodes`) exits 0 and a Job completes.
+     */
+    start(opts: StartOptions): StartCommand;
+    /** False when the node software has no way to halt at a height; see `haltHeightArgs`. */
+    supportsHaltHeight: boolean;
+    /**
+     * The args that make the node halt at `height` (already part of `start` when haltHeight is
+     * set). Throws, naming the alternative, when `supportsHaltHeight` is false.
+     */
+    haltHeightArgs(height: number): string[];
+    /** Exit codes that mean "halted on purpose" (Sei exits 130 on halt). Empty if no halt. */
+    haltExitCodes: readonly number[];
+    /** Readiness that means "in sync", not merely "process up". */
+    readinessProbe: ProbeSpec;
+    /** Liveness that means "process answers", so a syncing node is never killed. */
+    livenessProbe: ProbeSpec;
+    /**
+     * Holds liveness off until the node first answers (opening or replaying a large store can
+     * take hours); without it liveness would restart such a node in a loop.
+     */
+    startupProbe: ProbeSpec;
+    /** HTTP path (on the rpc port) whose JSON `parseStatus` understands. */
+    statusPath: string;
+    /** HTTP method and body for the status call. */
+    statusRequest: RpcRequest;
+    /**
+     * HTTP status codes whose body is a status document. Avalanche's health answers 503 with
+     * the same JSON body while the node is unhealthy, and that body says how far it got.
+     */
+    statusHttpCodes: readonly number[];
+    /** Parse the status endpoint's JSON; throws a clear error on an unexpected shape. */
+    parseStatus(json: unknown): NodeStatus;
+    /** HTTP path (on the rpc port) that reports connected peers; the caught-up gate needs > 0. */
+    peersPath: string;
+    /** HTTP method and body for the peers call. */
+    peersRequest: RpcRequest;
+    /** Parse the peers endpoint's JSON into a peer count; throws on an unexpected shape. */
+    parsePeerCount(json: unknown): number;
+}

@@ -1,0 +1,48 @@
+/**
+ * A network's fleet: its namespace and one NodeDeployment per configured group.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config/schema";
+import { NodeDeployment } from "./NodeDeployment";
+
+export const FLEET_TYPE = "chainfleet:fleet:Fleet";
+
+export interface FleetArgs {
+    config: StackConfig;
+}
+
+export class Fleet extends pulumi.ComponentResource {
+    public readonly namespace: k8s.core.v1.Namespace;
+    public readonly deployments: Record<string, NodeDeployment>;
+
+    constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(FLEET_TYPE, name, {}, opts);
+        const { config } = args;
+        const namespace = config.namespace ?? config.network;
+        this.namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            { metadata: { name: namespace, labels: { "chainfleet.io/network": config.network } } },
+            { parent: this },
+        );
+        this.deployments = {};
+        for (const [group, groupConfig] of Object.entries(config.groups)) {
+            this.deployments[group] = new NodeDeployment(
+                `${name}-${group}`,
+                { network: config.network, namespace, chain: config.chain, group, config: groupConfig },
+                { parent: this, dependsOn: [this.namespace] },
+            );
+        }
+        this.registerOutputs({
+            namespace: this.namespace.metadata.name,
+            revisions: this.revisions(),
+        });
+    }
+
+    /** The desired revision of each group. */
+    public revisions(): Record<string, string> {
+        return Object.fromEntries(
+            Object.entries(this.deployments).map(([group, d]) => [group, d.revision]),
+        );
+    }
+}

@@ -1,0 +1,62 @@
+/**
+ * One node set of a group: the StatefulSet with its explicitly declared volumes, the headless
+ * peer Service, the chain ConfigMap and the disruption budget.
+ *
+ * Volumes are explicit PersistentVolumeClaims, named exactly as the StatefulSet controller would
+ * name them (`data-<statefulset>-<ordinal>`), rather than left to volumeClaimTemplates alone: a
+ * HardFork bootstrap Job must mount an entrant's volume before the entrant StatefulSet exists, and
+ * the controller adopts claims that already carry the expected name. Pulumi then knows each volume,
+ * and the StatefulSet's retention policy keeps the controller from ever deleting one.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeGroupInput, NodeGroupManifests, buildNodeGroup } from "../lib/manifests";
+
+export const NODE_GROUP_TYPE = "chainfleet:fleet:NodeGroup";
+
+export type NodeGroupArgs = NodeGroupInput;
+
+export class NodeGroup extends pulumi.ComponentResource {
+    public readonly manifests: NodeGroupManifests;
+    public readonly statefulSet: k8s.apps.v1.StatefulSet;
+    public readonly volumes: k8s.core.v1.PersistentVolumeClaim[];
+    public readonly peerService: k8s.core.v1.Service;
+    public readonly configMap: k8s.core.v1.ConfigMap;
+    public readonly podDisruptionBudget: k8s.policy.v1.PodDisruptionBudget;
+    /** The selector of this set's pods (what the stable Service points at when it is active). */
+    public readonly selector: Record<string, string>;
+
+    constructor(name: string, args: NodeGroupArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(NODE_GROUP_TYPE, name, {}, opts);
+        const m = buildNodeGroup(args);
+        this.manifests = m;
+        this.selector = m.selector;
+        const child = { parent: this };
+
+        this.configMap = new k8s.core.v1.ConfigMap(`${name}-config`, m.configMap, child);
+        this.volumes = m.pvcs.map(
+            (pvc, ordinal) =>
+                new k8s.core.v1.PersistentVolumeClaim(`${name}-data-${ordinal}`, pvc, {
+                    ...child,
+                    // A volume holds days of sync: never replace one because a field changed.
+                    ignoreChanges: ["spec.resources", "spec.storageClassName"],
+                }),
+        );
+        this.peerService = new k8s.core.v1.Service(`${name}-peers`, m.peerService, child);
+        this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSet, {
+            ...child,
+            dependsOn: [this.configMap, this.peerService, ...this.volumes],
+        });
+        this.podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
+            `${name}-pdb`,
+            m.podDisruptionBudget,
+            child,
+        );
+
+        this.registerOutputs({
+            statefulSet: this.statefulSet.metadata.name,
+            volumes: this.volumes.map((v) => v.metadata.name),
+            selector: this.selector,
+        });
+    }
+}

@@ -1,0 +1,166 @@
+/**
+ * The one typed config module: reads the `chainfleet:*` keys of the current stack, validates all
+ * of them at once and returns a fully defaulted `StackConfig`, or throws one `ConfigError` that
+ * lists every problem with its key path, the value given and the rule it broke. Nothing else in
+ * the program reads config, so nothing touches a cluster before this has passed.
+ */
+import { closest } from "fastest-levenshtein";
+import { z } from "zod";
+import { StackConfig, crossKeyProblems, stackSchema } from "./schema";
+
+export * from "./schema";
+
+/** The Pulumi config namespace of this project. */
+export const CONFIG_NAMESPACE = "chainfleet";
+
+export interface ConfigProblem {
+    /** Dotted key path below `chainfleet:`, e.g. `groups.rpc.update.haltHeight`. */
+    path: string;
+    /** The value given, as JSON (`undefined` when the key is missing). */
+    value: string;
+    rule: string;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: ConfigProblem[]) {
+        super(
+            `Invalid chainfleet stack config (${problems.length} problem${problems.length === 1 ? "" : "s"}); nothing was changed:\n` +
+                problems.map((p) => `  - ${p.path}: ${p.rule} (got ${p.value})`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/**
+ * Turns the flat `project:key -> string` map Pulumi gives programs into an object. Pulumi stores
+ * structured values as JSON text and top-level scalars as plain strings, so only text that looks
+ * like a JSON object or array is parsed.
+ */
+export function rawStackConfig(all: Record<string, string>): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    for (const [fullKey, text] of Object.entries(all)) {
+        if (!fullKey.startsWith(`${CONFIG_NAMESPACE}:`)) {
+            continue;
+        }
+        const key = fullKey.slice(CONFIG_NAMESPACE.length + 1);
+        const trimmed = text.trim();
+        if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+            try {
+                raw[key] = JSON.parse(trimmed);
+                continue;
+            } catch {
+                // Not JSON after all: keep the text and let the schema say what it expected.
+            }
+        }
+        raw[key] = text;
+    }
+    return raw;
+}
+
+/** Validates an already-structured config object (the unit tests' entry point). */
+export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+    const result = stackSchema.safeParse(raw, { reportInput: true });
+    const problems = [
+        ...(result.success ? [] : result.error.issues.flatMap((i) => describeIssue(i, raw))),
+        ...crossKeyProblems(raw).map((p) => ({
+            path: joinPath(p.path.map(String)),
+            value: show(p.input),
+            rule: p.message,
+        })),
+    ];
+    if (!result.success || problems.length > 0) {
+        // Sorted by key path so the problems of one group stand together.
+        throw new ConfigError(problems.sort((a, b) => a.path.localeCompare(b.path)));
+    }
+    const config = result.data;
+    return { ...config, namespace: config.namespace ?? config.network };
+}
+
+/** Reads and validates the current stack's config from the Pulumi runtime. */
+export function loadStackConfig(all: Record<string, string>): StackConfig {
+    return parseStackConfig(rawStackConfig(all));
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
+    const path = issue.path.map(String);
+    if (issue.code === "unrecognized_keys") {
+        const known = knownKeysAt(stackSchema, path);
+        return issue.keys.map((key) => {
+            const suggestion = known.length > 0 ? closest(key, known) : undefined;
+            return {
+                path: joinPath([...path, key]),
+                value: show(valueAt(raw, [...path, key])),
+                rule:
+                    `unknown key` +
+                    (suggestion ? `; did you mean '${suggestion}'?` : "") +
+                    (known.length > 0 ? ` Known keys here: ${known.join(", ")}` : ""),
+            };
+        });
+    }
+    if (issue.code === "invalid_key") {
+        return [
+            {
+                path: joinPath(path),
+                value: show(path[path.length - 1]),
+                rule: issue.issues.map((inner) => inner.message).join("; "),
+            },
+        ];
+    }
+    const value = "input" in issue ? issue.input : valueAt(raw, path);
+    return [{ path: joinPath(path) || "(root)", value: show(value), rule: issue.message }];
+}
+
+function joinPath(path: readonly string[]): string {
+    return path.join(".");
+}
+
+function show(value: unknown): string {
+    return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+function valueAt(raw: unknown, path: readonly string[]): unknown {
+    let node = raw;
+    for (const key of path) {
+        if (node === null || typeof node !== "object") {
+            return undefined;
+        }
+        node = (node as Record<string, unknown>)[key];
+    }
+    return node;
+}
+
+/**
+ * The keys an object schema accepts at `path`, found by walking through the wrappers zod puts
+ * around it (optional, default, effects, records), so an unknown key can be matched to the closest
+ * known one.
+ */
+function knownKeysAt(schema: z.core.$ZodType, path: readonly string[]): string[] {
+    let node: z.core.$ZodType | undefined = unwrap(schema);
+    for (const key of path) {
+        if (node instanceof z.ZodObject) {
+            node = unwrap(node.shape[key]);
+        } else if (node instanceof z.ZodRecord) {
+            node = unwrap(node.valueType);
+        } else if (node instanceof z.ZodArray) {
+            node = unwrap(node.element);
+        } else {
+            return [];
+        }
+    }
+    return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
+}
+
+function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefined {
+    let node = schema;
+    for (let depth = 0; node && depth < 10; depth++) {
+        const def = node._zod.def as unknown as Record<string, unknown>;
+        const inner = (def.innerType ?? (def.type === "pipe" ? def.out : undefined)) as
+            | z.core.$ZodType
+            | undefined;
+        if (!inner) {
+            break;
+        }
+        node = inner;
+    }
+    return node;
+}

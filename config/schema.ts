@@ -1,0 +1,176 @@
+/**
+ * The shape of a chainfleet stack's config (`chainfleet:*` keys in `Pulumi.<network>.yaml`).
+ * Every object is strict: an unknown key is an error, because a typo such as `haltHieght` would
+ * otherwise be ignored and the upgrade would run without its halt height.
+ */
+import { z } from "zod";
+import { nameLengthProblems } from "../lib/names";
+import {
+    DNS1035_LABEL,
+    DNS1123_SUBDOMAIN,
+    booleanFlag,
+    dns1123Label,
+    imageReference,
+    nonNegativeInt,
+    positiveInt,
+    quantity,
+} from "./rules";
+
+export const CHAINS = ["sei", "cometbft", "avalanche"] as const;
+export const UPDATE_STRATEGIES = ["Rolling", "BlueGreen", "HardFork"] as const;
+
+/** Defaults, named so the README and the code agree. */
+export const DEFAULTS = {
+    caughtUpTolerance: 5,
+    bootstrapSeconds: 6 * 60 * 60,
+    gateSeconds: 60 * 60,
+    switchSeconds: 10 * 60,
+    maxUnavailable: 1,
+} as const;
+
+const resourceList = z.strictObject({
+    cpu: quantity("cpu").optional(),
+    memory: quantity("memory").optional(),
+});
+
+const timeoutsSchema = z.strictObject({
+    bootstrapSeconds: positiveInt("bootstrapSeconds").default(DEFAULTS.bootstrapSeconds),
+    gateSeconds: positiveInt("gateSeconds").default(DEFAULTS.gateSeconds),
+    switchSeconds: positiveInt("switchSeconds").default(DEFAULTS.switchSeconds),
+});
+
+const updateSchema = z
+    .strictObject({
+        strategy: z.enum(UPDATE_STRATEGIES, {
+            error: `strategy must be one of ${UPDATE_STRATEGIES.join(", ")}`,
+        }),
+        haltHeight: positiveInt("haltHeight").optional(),
+        upgradeName: z
+            .string()
+            .min(1, { error: "upgradeName must not be empty" })
+            .regex(/^\S+$/, { error: "upgradeName must not contain spaces" })
+            .optional(),
+        caughtUpTolerance: nonNegativeInt("caughtUpTolerance").default(
+            DEFAULTS.caughtUpTolerance,
+        ),
+        timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+    })
+    .superRefine((update, ctx) => {
+        if (update.strategy === "HardFork" && update.haltHeight === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["haltHeight"],
+                input: undefined,
+                message: "strategy HardFork needs an integer haltHeight > 0 (the upgrade height)",
+            });
+        }
+        if (update.strategy !== "HardFork" && update.haltHeight !== undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["haltHeight"],
+                input: update.haltHeight,
+                message: `haltHeight only applies to strategy HardFork (strategy is ${update.strategy})`,
+            });
+        }
+    });
+
+const intOrPercent = z.union([
+    nonNegativeInt("value"),
+    z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: "must be a whole number or a percentage" }),
+]);
+
+const pdbSchema = z
+    .strictObject({ maxUnavailable: intOrPercent.optional(), minAvailable: intOrPercent.optional() })
+    .refine((pdb) => !(pdb.maxUnavailable !== undefined && pdb.minAvailable !== undefined), {
+        error: "set only one of maxUnavailable or minAvailable (Kubernetes rejects both)",
+    });
+
+const snapshotSchema = z.strictObject({
+    url: z.url({ protocol: /^https?$/, error: "url must be an http(s) URL" }),
+    sha256: z.string().regex(/^[a-f0-9]{64}$/, { error: "sha256 must be 64 lower-case hex digits" }),
+});
+
+export const groupSchema = z.strictObject({
+    replicas: positiveInt("replicas"),
+    image: imageReference,
+    args: z.array(z.string()).optional(),
+    env: z
+        .record(
+            z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+                error: "env names must be letters, digits and '_', not starting with a digit",
+            }),
+            z.string({ error: "env values must be strings (quote numbers in YAML)" }),
+        )
+        .optional(),
+    configFiles: z
+        .record(z.string().regex(/^[-._a-zA-Z0-9]+$/, { error: "must be a file name" }), z.string())
+        .optional(),
+    resources: z
+        .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
+        .optional(),
+    storage: z.strictObject({
+        size: quantity("size"),
+        storageClass: z
+            .string()
+            .regex(DNS1123_SUBDOMAIN, { error: "storageClass must be a DNS-1123 subdomain" })
+            .optional(),
+    }),
+    snapshot: snapshotSchema.optional(),
+    update: updateSchema.default(updateSchema.parse({ strategy: "Rolling" })),
+    podDisruptionBudget: pdbSchema.optional(),
+});
+
+export const stackSchema = z.strictObject({
+    network: dns1123Label("network"),
+    chain: z.enum(CHAINS, { error: `chain must be one of ${CHAINS.join(", ")}` }),
+    namespace: dns1123Label("namespace").optional(),
+    production: booleanFlag("production").default(false),
+    groups: z.record(z.string(), groupSchema),
+});
+
+/**
+ * Rules that span keys (group names against generated object names, strategy against chain).
+ * They run on the raw input, beside the schema rather than inside it, because zod skips an
+ * object's refinements once any field inside it has failed, and every problem is to be reported
+ * at once.
+ */
+export function crossKeyProblems(
+    raw: Record<string, unknown>,
+): { path: (string | number)[]; input: unknown; message: string }[] {
+    const problems: { path: (string | number)[]; input: unknown; message: string }[] = [];
+    const groups = raw.groups;
+    if (groups === null || typeof groups !== "object" || Array.isArray(groups)) {
+        return problems;
+    }
+    for (const [name, group] of Object.entries(groups as Record<string, unknown>)) {
+        const fields = (group ?? {}) as Record<string, unknown>;
+        if (!DNS1035_LABEL.test(name)) {
+            problems.push({
+                path: ["groups", name],
+                input: name,
+                message:
+                    "group names must be DNS-1035 labels: lower-case letters, digits and '-', starting with a letter",
+            });
+        }
+        const replicas = Number.isInteger(fields.replicas) ? (fields.replicas as number) : 1;
+        for (const message of nameLengthProblems(name, replicas)) {
+            problems.push({ path: ["groups", name], input: name, message });
+        }
+        const update = (fields.update ?? {}) as Record<string, unknown>;
+        if (update.strategy === "HardFork" && raw.chain === "avalanche") {
+            problems.push({
+                path: ["groups", name, "update", "strategy"],
+                input: "HardFork",
+                message:
+                    "avalanchego has no halt-height flag, so HardFork cannot bootstrap it; use BlueGreen",
+            });
+        }
+    }
+    return problems;
+}
+
+export type StackConfigInput = z.input<typeof stackSchema>;
+export type StackConfig = z.output<typeof stackSchema>;
+export type GroupConfig = z.output<typeof groupSchema>;
+export type UpdateConfig = GroupConfig["update"];
+export type Chain = (typeof CHAINS)[number];

@@ -1,0 +1,230 @@
+/**
+ * Pure builders for the Kubernetes objects of one node group revision. They return plain
+ * objects; components/ declares them as resources. Keeping them pure lets the tests and the
+ * benchmark check every field without an engine.
+ */
+import type { ChainAdapter } from "../chains/types";
+import type { GroupConfig } from "../config/schema";
+import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
+import { DATA_VOLUME, GroupNames, groupNames } from "./names";
+
+/** Non-root identity of the node process; fsGroup makes the data volume writable for it. */
+export const NODE_UID = 10001;
+/** Where the group's ConfigMap is mounted read-only. */
+export const CONFIG_DIR = "/etc/chainfleet";
+/** Requests used when a group sets none: the scheduler needs some to place nodes sensibly. */
+export const DEFAULT_REQUESTS = { cpu: "500m", memory: "1Gi" } as const;
+/** Nodes flush their databases on SIGTERM; killing them early risks a corrupt store. */
+export const TERMINATION_GRACE_SECONDS = 300;
+
+type Obj = Record<string, unknown>;
+
+export interface NodeGroupInput extends GroupIdentity {
+    namespace: string;
+    revision: string;
+    /**
+     * True for a set that lives beside other revisions during an upgrade (BlueGreen, HardFork):
+     * its objects are named after the revision and its selector pins it. False for a Rolling set,
+     * updated in place under the group's own name.
+     */
+    pinRevision: boolean;
+    config: GroupConfig;
+    adapter: ChainAdapter;
+    /** Overrides the image (a HardFork bootstrap runs the incumbent image). */
+    image?: string;
+    /** Extra labels for the pods (e.g. the preprod cohort marker). */
+    podLabels?: Record<string, string>;
+}
+
+export interface NodeGroupManifests {
+    names: GroupNames;
+    labels: Record<string, string>;
+    selector: Record<string, string>;
+    configMap: Obj;
+    peerService: Obj;
+    pvcs: Obj[];
+    statefulSet: Obj;
+    podDisruptionBudget: Obj;
+}
+
+function metadata(name: string, input: NodeGroupInput, extra: Obj = {}): Obj {
+    return { name, namespace: input.namespace, labels: setLabels(input), ...extra };
+}
+
+function setLabels(input: NodeGroupInput): Record<string, string> {
+    return {
+        ...groupLabels(input),
+        [LABEL.set]: setNames(input).statefulSet,
+        [LABEL.revision]: input.revision,
+    };
+}
+
+export function setNames(input: NodeGroupInput): GroupNames {
+    return groupNames(input.group, input.pinRevision ? input.revision : undefined);
+}
+
+/** The claim spec shared by the explicit PVCs and the StatefulSet's template (they must agree). */
+function claimSpec(config: GroupConfig): Obj {
+    return {
+        accessModes: ["ReadWriteOnce"],
+        ...(config.storage.storageClass ? { storageClassName: config.storage.storageClass } : {}),
+        resources: { requests: { storage: config.storage.size } },
+    };
+}
+
+export function buildPodTemplate(input: NodeGroupInput, names: GroupNames): Obj {
+    const { adapter, config } = input;
+    const start = adapter.start({ extraArgs: config.args ?? [] });
+    const env = [
+        ...start.env,
+        ...Object.entries(config.env ?? {}).map(([name, value]) => ({ name, value })),
+        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        { name: "CHAINFLEET_NETWORK", value: input.network },
+        { name: "CHAINFLEET_PEER_SERVICE", value: names.peerService },
+    ];
+    const image = input.image ?? config.image;
+    return {
+        metadata: {
+            labels: { ...setLabels(input), ...(input.podLabels ?? {}) },
+            annotations: { [ANNOTATION.image]: image },
+        },
+        spec: {
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: NODE_UID,
+                runAsGroup: NODE_UID,
+                fsGroup: NODE_UID,
+                // Re-chowning a multi-terabyte chain volume on every start takes hours.
+                fsGroupChangePolicy: "OnRootMismatch",
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+            terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+            containers: [
+                {
+                    name: "node",
+                    image,
+                    command: start.command,
+                    args: start.args,
+                    env,
+                    ports: adapter.ports.map((p) => ({
+                        name: p.name,
+                        containerPort: p.containerPort,
+                        protocol: "TCP",
+                    })),
+                    readinessProbe: adapter.readinessProbe,
+                    livenessProbe: adapter.livenessProbe,
+                    resources: {
+                        requests: { ...DEFAULT_REQUESTS, ...(config.resources?.requests ?? {}) },
+                        ...(config.resources?.limits ? { limits: config.resources.limits } : {}),
+                    },
+                    securityContext: {
+                        allowPrivilegeEscalation: false,
+                        capabilities: { drop: ["ALL"] },
+                    },
+                    volumeMounts: [
+                        { name: DATA_VOLUME, mountPath: adapter.homeDir },
+                        { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+                    ],
+                },
+            ],
+            volumes: [{ name: "config", configMap: { name: names.configMap } }],
+        },
+    };
+}
+
+export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
+    const names = setNames(input);
+    const selector = setSelector(
+        input,
+        names.statefulSet,
+        input.pinRevision ? input.revision : undefined,
+    );
+    const labels = setLabels(input);
+    // Pulumi's awaiters would block on readiness that means "in sync", which takes hours for a
+    // fresh node; the upgrade flow's own gates do the waiting, with their own deadlines.
+    const skipAwait = { annotations: { [ANNOTATION.skipAwait]: "true" } };
+
+    const configMap = {
+        metadata: metadata(names.configMap, input),
+        data: {
+            network: input.network,
+            chain: input.chain,
+            group: input.group,
+            revision: input.revision,
+            ...(input.config.configFiles ?? {}),
+        },
+    };
+
+    const p2p = input.adapter.ports.filter((p) => p.role === "p2p");
+    const peerService = {
+        metadata: metadata(names.peerService, input),
+        spec: {
+            clusterIP: "None",
+            // Peers must find a node while it is still syncing, i.e. before it is Ready.
+            publishNotReadyAddresses: true,
+            selector,
+            ports: p2p.map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name })),
+        },
+    };
+
+    const pvcs = Array.from({ length: input.config.replicas }, (_, ordinal) => ({
+        metadata: metadata(names.pvc(ordinal), input, skipAwait),
+        spec: claimSpec(input.config),
+    }));
+
+    const statefulSet = {
+        metadata: metadata(names.statefulSet, input, skipAwait),
+        spec: {
+            replicas: input.config.replicas,
+            serviceName: names.peerService,
+            selector: { matchLabels: selector },
+            // Nodes are independent peers: start and stop them together, not one by one.
+            podManagementPolicy: "Parallel",
+            updateStrategy: { type: "RollingUpdate" },
+            // The volumes are chainfleet's (explicit PVCs): the controller must never delete them.
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            template: buildPodTemplate(input, names),
+            volumeClaimTemplates: [
+                { metadata: { name: DATA_VOLUME, labels }, spec: claimSpec(input.config) },
+            ],
+        },
+    };
+
+    const pdb = input.config.podDisruptionBudget ?? { maxUnavailable: 1 };
+    const podDisruptionBudget = {
+        metadata: metadata(names.podDisruptionBudget, input),
+        spec: { ...pdb, selector: { matchLabels: selector } },
+    };
+
+    return { names, labels, selector, configMap, peerService, pvcs, statefulSet, podDisruptionBudget };
+}
+
+/** Ports that clients use: everything but peer-to-peer and metrics. */
+export function clientPorts(adapter: ChainAdapter): Obj[] {
+    return adapter.ports
+        .filter((p) => p.role !== "p2p" && p.role !== "metrics")
+        .map((p) => ({ name: p.name, port: p.containerPort, targetPort: p.name }));
+}
+
+/**
+ * The group's stable client-facing Service. Its selector is the active set's selector, so it pins
+ * the active revision; only the traffic switch changes it after creation.
+ */
+export function buildStableService(
+    input: GroupIdentity & { namespace: string; adapter: ChainAdapter },
+    activeSelector: Record<string, string>,
+): Obj {
+    return {
+        metadata: {
+            name: groupNames(input.group).stableService,
+            namespace: input.namespace,
+            labels: groupLabels(input),
+            annotations: { [ANNOTATION.skipAwait]: "true" },
+        },
+        spec: {
+            type: "ClusterIP",
+            selector: activeSelector,
+            ports: clientPorts(input.adapter),
+        },
+    };
+}

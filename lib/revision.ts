@@ -1,0 +1,45 @@
+/**
+ * A group's revision: a short hash of every input that shapes its pods. Equal inputs give the
+ * same revision on every machine, so an unchanged stack is a no-op; any pod-shaping change gives a
+ * new one, which is what makes an entrant group. Replicas, the update strategy and the disruption
+ * budget do not shape pods and are left out, so scaling never looks like an upgrade.
+ */
+import { createHash } from "node:crypto";
+import type { Chain, GroupConfig } from "../config/schema";
+import { REVISION_LENGTH } from "./names";
+
+/** The inputs that shape a group's pods. */
+export function podShapingInputs(chain: Chain, group: GroupConfig): Record<string, unknown> {
+    return {
+        chain,
+        image: group.image,
+        args: group.args ?? [],
+        env: group.env ?? {},
+        configFiles: group.configFiles ?? {},
+        resources: group.resources ?? {},
+        // A StatefulSet's volumeClaimTemplates are immutable, so storage changes need new objects.
+        storage: group.storage,
+        snapshot: group.snapshot ?? null,
+    };
+}
+
+export function revisionOf(chain: Chain, group: GroupConfig): string {
+    return createHash("sha256")
+        .update(canonicalJson(podShapingInputs(chain, group)))
+        .digest("hex")
+        .slice(0, REVISION_LENGTH);
+}
+
+/** JSON with object keys sorted at every depth, so key order in YAML never changes a hash. */
+export function canonicalJson(value: unknown): string {
+    if (Array.isArray(value)) {
+        return `[${value.map(canonicalJson).join(",")}]`;
+    }
+    if (value !== null && typeof value === "object") {
+        const entries = Object.entries(value as Record<string, unknown>)
+            .filter(([, v]) => v !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    }
+    return JSON.stringify(value);
+}

@@ -1,0 +1,198 @@
+import * as assert from "node:assert/strict";
+import { readdirSync } from "node:fs";
+import {
+    ConfigError,
+    DEFAULTS,
+    loadStackConfig,
+    parseStackConfig,
+    rawStackConfig,
+} from "../../config";
+import { readStackFile } from "../../config/stackFile";
+
+/** A small valid stack; each case below breaks one rule of it. */
+function validStack(): Record<string, unknown> {
+    return {
+        network: "testnet",
+        chain: "sei",
+        groups: {
+            rpc: {
+                replicas: 2,
+                image: "ghcr.io/sei-protocol/sei:v6.1.0",
+                storage: { size: "100Gi" },
+                update: { strategy: "BlueGreen" },
+            },
+        },
+    };
+}
+
+/** Sets `value` at a dotted path of a fresh valid stack (`undefined` deletes the key). */
+function withValue(path: string, value: unknown): Record<string, unknown> {
+    const stack = validStack();
+    const keys = path.split(".");
+    let node = stack as Record<string, unknown>;
+    for (const key of keys.slice(0, -1)) {
+        node[key] ??= {};
+        node = node[key] as Record<string, unknown>;
+    }
+    const last = keys[keys.length - 1];
+    if (value === undefined) {
+        delete node[last];
+    } else {
+        node[last] = value;
+    }
+    return stack;
+}
+
+function problemsOf(raw: Record<string, unknown>): ConfigError["problems"] {
+    try {
+        parseStackConfig(raw);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+        return err.problems;
+    }
+    assert.fail("expected the config to be rejected");
+}
+
+interface Case {
+    rule: string;
+    path: string;
+    value: unknown;
+    /** The key path the problem must be reported at (defaults to `path`). */
+    at?: string;
+    message: RegExp;
+}
+
+const cases: Case[] = [
+    { rule: "network required", path: "network", value: undefined, message: /network must be a string/ },
+    { rule: "network is a DNS label", path: "network", value: "Sei_Testnet", message: /DNS-1123 label/ },
+    { rule: "chain is known", path: "chain", value: "ethereum", message: /one of sei, cometbft, avalanche/ },
+    { rule: "namespace is a DNS label", path: "namespace", value: "a".repeat(64), message: /at most 63/ },
+    { rule: "production is a boolean", path: "production", value: "yes", message: /true or false/ },
+    { rule: "replicas >= 1", path: "groups.rpc.replicas", value: 0, message: /at least 1/ },
+    { rule: "replicas integer", path: "groups.rpc.replicas", value: 1.5, message: /whole number/ },
+    { rule: "replicas required", path: "groups.rpc.replicas", value: undefined, message: /whole number/ },
+    { rule: "image non-empty", path: "groups.rpc.image", value: "", message: /must not be empty/ },
+    { rule: "image tag or digest", path: "groups.rpc.image", value: "ghcr.io/sei-protocol/sei", message: /tag or a digest/ },
+    { rule: "image well-formed", path: "groups.rpc.image", value: "ghcr.io/Sei/sei:v1", message: /OCI reference/ },
+    { rule: "storage size quantity", path: "groups.rpc.storage.size", value: "100GB", message: /Kubernetes quantity/ },
+    { rule: "storage required", path: "groups.rpc.storage", value: undefined, message: /expected object/ },
+    { rule: "cpu quantity", path: "groups.rpc.resources", value: { requests: { cpu: "two" } }, at: "groups.rpc.resources.requests.cpu", message: /Kubernetes quantity/ },
+    { rule: "storageClass subdomain", path: "groups.rpc.storage.storageClass", value: "Fast SSD", message: /DNS-1123 subdomain/ },
+    { rule: "strategy known", path: "groups.rpc.update.strategy", value: "Canary", message: /Rolling, BlueGreen, HardFork/ },
+    { rule: "HardFork needs haltHeight", path: "groups.rpc.update", value: { strategy: "HardFork" }, at: "groups.rpc.update.haltHeight", message: /HardFork needs an integer haltHeight > 0/ },
+    { rule: "haltHeight > 0", path: "groups.rpc.update", value: { strategy: "HardFork", haltHeight: 0 }, at: "groups.rpc.update.haltHeight", message: /at least 1/ },
+    { rule: "haltHeight only for HardFork", path: "groups.rpc.update.haltHeight", value: 100, message: /only applies to strategy HardFork/ },
+    { rule: "tolerance >= 0", path: "groups.rpc.update.caughtUpTolerance", value: -1, message: /0 or more/ },
+    { rule: "timeouts positive", path: "groups.rpc.update.timeouts", value: { gateSeconds: 0 }, at: "groups.rpc.update.timeouts.gateSeconds", message: /at least 1/ },
+    { rule: "pdb one of", path: "groups.rpc.podDisruptionBudget", value: { maxUnavailable: 1, minAvailable: 1 }, message: /only one of maxUnavailable or minAvailable/ },
+    { rule: "pdb percent", path: "groups.rpc.podDisruptionBudget", value: { maxUnavailable: "150%" }, at: "groups.rpc.podDisruptionBudget.maxUnavailable", message: /percentage/ },
+    { rule: "snapshot sha256", path: "groups.rpc.snapshot", value: { url: "https://x.example/s.tar", sha256: "abc" }, at: "groups.rpc.snapshot.sha256", message: /64 lower-case hex/ },
+    { rule: "snapshot url", path: "groups.rpc.snapshot", value: { url: "ftp://x.example/s.tar", sha256: "a".repeat(64) }, at: "groups.rpc.snapshot.url", message: /http\(s\) URL/ },
+    { rule: "env names", path: "groups.rpc.env", value: { "BAD-NAME": "1" }, at: "groups.rpc.env.BAD-NAME", message: /env names must be letters/ },
+    { rule: "unknown top-level key", path: "grups", value: {}, message: /unknown key; did you mean 'groups'\?/ },
+    { rule: "unknown group key", path: "groups.rpc.replica", value: 1, message: /did you mean 'replicas'\?/ },
+    { rule: "unknown update key", path: "groups.rpc.update.haltHieght", value: 5, message: /did you mean 'haltHeight'\?/ },
+    { rule: "group name DNS-1035", path: "groups.Rpc_1", value: validStack().groups, at: "groups.Rpc_1", message: /DNS-1035/ },
+    { rule: "group name length", path: "groups.a-group-name-that-is-far-too-long-for-kubernetes", value: { replicas: 1, image: "x:1", storage: { size: "1Gi" } }, at: "groups.a-group-name-that-is-far-too-long-for-kubernetes", message: /StatefulSet name .* \(limit 52\); shorten the group name/ },
+    { rule: "no HardFork on avalanche", path: "chain", value: "avalanche", at: "groups.hf.update.strategy", message: /no halt-height flag/ },
+];
+
+describe("config validation", () => {
+    for (const c of cases) {
+        it(`rejects: ${c.rule}`, () => {
+            const raw = withValue(c.path, c.value);
+            if (c.rule === "no HardFork on avalanche") {
+                (raw.groups as Record<string, unknown>).hf = {
+                    replicas: 1,
+                    image: "avaplatform/avalanchego:v1.13.5",
+                    storage: { size: "1Ti" },
+                    update: { strategy: "HardFork", haltHeight: 10 },
+                };
+            }
+            const problems = problemsOf(raw);
+            const at = c.at ?? c.path;
+            const problem = problems.find((p) => p.path === at && c.message.test(p.rule));
+            assert.ok(
+                problem,
+                `no problem at ${at} matching ${c.message}; got:\n${problems.map((p) => `${p.path}: ${p.rule}`).join("\n")}`,
+            );
+        });
+    }
+
+    it("accepts the valid base stack and fills defaults", () => {
+        const config = parseStackConfig(validStack());
+        assert.equal(config.namespace, "testnet", "namespace defaults to the network");
+        assert.equal(config.production, false);
+        assert.equal(config.groups.rpc.update.caughtUpTolerance, DEFAULTS.caughtUpTolerance);
+        assert.equal(config.groups.rpc.update.timeouts.gateSeconds, DEFAULTS.gateSeconds);
+    });
+
+    it("defaults a missing update block to Rolling", () => {
+        const config = parseStackConfig(withValue("groups.rpc.update", undefined));
+        assert.equal(config.groups.rpc.update.strategy, "Rolling");
+    });
+
+    it("reports every problem at once, with path, value and rule", () => {
+        const raw = validStack();
+        raw.chain = "ethereum";
+        const rpc = (raw.groups as Record<string, Record<string, unknown>>).rpc;
+        rpc.replicas = 0;
+        rpc.image = "nope";
+        const err = (() => {
+            try {
+                parseStackConfig(raw);
+            } catch (e) {
+                return e as ConfigError;
+            }
+            return assert.fail("expected rejection");
+        })();
+        assert.deepEqual(
+            err.problems.map((p) => p.path),
+            ["chain", "groups.rpc.image", "groups.rpc.replicas"],
+        );
+        assert.match(err.message, /3 problems/);
+        assert.match(err.message, /groups\.rpc\.replicas: replicas must be at least 1 \(got 0\)/);
+        assert.match(err.message, /chain: .* \(got "ethereum"\)/);
+    });
+
+    it("accepts a digest-pinned image", () => {
+        const digest = `ghcr.io/sei-protocol/sei@sha256:${"a".repeat(64)}`;
+        assert.equal(parseStackConfig(withValue("groups.rpc.image", digest)).groups.rpc.image, digest);
+    });
+});
+
+describe("raw Pulumi config", () => {
+    it("parses structured values and keeps scalars as text", () => {
+        const raw = rawStackConfig({
+            "chainfleet:network": "dev",
+            "chainfleet:production": "true",
+            "chainfleet:groups": '{"a":{"replicas":1}}',
+            "kubernetes:context": "ignored",
+        });
+        assert.deepEqual(raw, { network: "dev", production: "true", groups: { a: { replicas: 1 } } });
+    });
+
+    it("reads production=true from its string form", () => {
+        const all = { "chainfleet:production": "true" } as Record<string, string>;
+        for (const [k, v] of Object.entries(validStack())) {
+            all[`chainfleet:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+        }
+        assert.equal(loadStackConfig(all).production, true);
+    });
+});
+
+describe("example stacks", () => {
+    const stackFiles = readdirSync(".").filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+
+    it("include dev and two network stacks", () => {
+        assert.ok(stackFiles.includes("Pulumi.dev.yaml"));
+        assert.ok(stackFiles.length >= 3, `found ${stackFiles.join(", ")}`);
+    });
+
+    for (const file of stackFiles) {
+        it(`${file} validates`, () => {
+            const config = loadStackConfig(readStackFile(file));
+            assert.ok(Object.keys(config.groups).length > 0);
+        });
+    }
+});
