@@ -1,17 +1,29 @@
 /**
- * chainfleet: config -> components -> outputs. Config is validated in full before any resource
- * is registered, so a bad stack changes nothing.
+ * chainfleet: config -> incumbents -> components -> outputs. Config is validated in full before
+ * any resource is registered; each group's incumbent is then read from the cluster, so the plan
+ * (create, steady, blue-green, hard fork) rests on what really serves now.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Fleet } from "./components/Fleet";
 import { loadStackConfig } from "./config";
+import { readIncumbents } from "./lib/incumbent";
 
-const config = loadStackConfig(pulumi.runtime.allConfig());
-const fleet = new Fleet(config.network, { config });
-
-export const network = config.network;
-export const namespace = fleet.namespace.metadata.name;
-export const revisions = fleet.revisions();
-export const stableServices = Object.fromEntries(
-    Object.entries(fleet.deployments).map(([group, d]) => [group, d.stableService.metadata.name]),
-);
+export = async () => {
+    const config = loadStackConfig(pulumi.runtime.allConfig());
+    const kube = {
+        // The dynamic providers run in their own process and take the kubeconfig by path.
+        kubeconfig: process.env.KUBECONFIG?.split(":")[0] || undefined,
+        context: new pulumi.Config("kubernetes").get("context"),
+    };
+    const incumbents = await readIncumbents(config, kube);
+    const fleet = new Fleet(config.network, { config, incumbents, kube });
+    return {
+        network: config.network,
+        namespace: fleet.namespace.metadata.name,
+        revisions: fleet.revisions(),
+        plans: fleet.plans(),
+        stableServices: Object.fromEntries(
+            Object.entries(fleet.deployments).map(([g, d]) => [g, d.stableService.metadata.name]),
+        ),
+    };
+};

@@ -4,12 +4,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
+import type { KubeAccessInputs } from "../dynamic-providers";
+import type { Incumbent } from "../lib/plan";
 import { NodeDeployment } from "./NodeDeployment";
 
 export const FLEET_TYPE = "chainfleet:fleet:Fleet";
 
 export interface FleetArgs {
     config: StackConfig;
+    /** Each group's incumbent, read from the cluster before planning (lib/incumbent.ts). */
+    incumbents?: Record<string, Incumbent | undefined>;
+    /** How the dynamic providers reach the cluster. */
+    kube?: KubeAccessInputs;
 }
 
 export class Fleet extends pulumi.ComponentResource {
@@ -29,20 +35,32 @@ export class Fleet extends pulumi.ComponentResource {
         for (const [group, groupConfig] of Object.entries(config.groups)) {
             this.deployments[group] = new NodeDeployment(
                 `${name}-${group}`,
-                { network: config.network, namespace, chain: config.chain, group, config: groupConfig },
+                {
+                    network: config.network,
+                    namespace,
+                    chain: config.chain,
+                    group,
+                    config: groupConfig,
+                    incumbent: args.incumbents?.[group],
+                    kube: args.kube,
+                },
                 { parent: this, dependsOn: [this.namespace] },
             );
         }
-        this.registerOutputs({
-            namespace: this.namespace.metadata.name,
-            revisions: this.revisions(),
-        });
+        this.registerOutputs({ namespace: this.namespace.metadata.name, revisions: this.revisions() });
     }
 
     /** The desired revision of each group. */
     public revisions(): Record<string, string> {
         return Object.fromEntries(
             Object.entries(this.deployments).map(([group, d]) => [group, d.revision]),
+        );
+    }
+
+    /** What each group's update does in this run (create, steady, inPlace, blueGreen, hardFork). */
+    public plans(): Record<string, string> {
+        return Object.fromEntries(
+            Object.entries(this.deployments).map(([group, d]) => [group, d.plan.kind]),
         );
     }
 }

@@ -1,14 +1,30 @@
 /**
- * A node group as its clients see it: the stable client-facing Service and the node set that
- * serves behind it. The Service outlives sets; its selector pins the active one and, once created,
- * is owned by the traffic switch, so Pulumi declares the Service but ignores `spec.selector`
- * (research/pulumi.md §D: the live value is re-sent, so there is no conflict and no revert).
+ * A node group as its clients see it: the stable client-facing Service and the node set behind it,
+ * and, when the desired revision differs from the incumbent read from the cluster, the upgrade that
+ * `pulumi up` carries out (lib/plan.ts decides which):
+ *
+ * - BlueGreen: entrant set -> caught-up gate -> traffic switch.
+ * - HardFork: entrant volumes -> bootstrap Jobs (incumbent image, halt at H-1) -> entrant set (new
+ *   image, upgrade-info.json) -> running gate -> traffic switch.
+ *
+ * The incumbent set is simply no longer declared: Pulumi deletes what a program stops declaring
+ * only after every other step of a successful update, i.e. after the switch. A failed gate fails
+ * the update, so nothing is deleted and the incumbents keep serving; the next `pulumi up` reads the
+ * same incumbent, finds the entrant already there and resumes at the gate.
+ *
+ * The stable Service's selector is owned by the traffic switch after creation, so Pulumi declares
+ * the Service but ignores `spec.selector` (research/pulumi.md §D: the live value is re-sent, so
+ * there is no conflict and no revert).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { adapterFor } from "../chains";
+import { adapterFor, portFor } from "../chains";
 import type { Chain, GroupConfig } from "../config/schema";
-import { buildStableService } from "../lib/manifests";
+import { Bootstrap, HeightGate, KubeAccessInputs, TrafficSwitch } from "../dynamic-providers";
+import { setSelector } from "../lib/labels";
+import { NodeGroupInput, buildBootstrapJob, buildStableService } from "../lib/manifests";
+import { groupNames } from "../lib/names";
+import { Incumbent, UpgradePlan, planUpgrade } from "../lib/plan";
 import { revisionOf } from "../lib/revision";
 import { NodeGroup } from "./NodeGroup";
 
@@ -20,41 +36,143 @@ export interface NodeDeploymentArgs {
     chain: Chain;
     group: string;
     config: GroupConfig;
+    /** The set serving the group now, read from the cluster; undefined on first deployment. */
+    incumbent?: Incumbent;
+    /** How the dynamic providers reach the cluster. */
+    kube?: KubeAccessInputs;
+    /** Extra pod labels (the preprod cohort marker). */
+    podLabels?: Record<string, string>;
 }
 
 export class NodeDeployment extends pulumi.ComponentResource {
     public readonly revision: string;
+    public readonly plan: UpgradePlan;
     public readonly stableService: k8s.core.v1.Service;
     public readonly nodeGroup: NodeGroup;
+    public readonly gate?: HeightGate;
+    public readonly trafficSwitch?: TrafficSwitch;
 
     constructor(name: string, args: NodeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super(NODE_DEPLOYMENT_TYPE, name, {}, opts);
+        const { config, incumbent } = args;
         const adapter = adapterFor(args.chain);
         const identity = { network: args.network, chain: args.chain, group: args.group };
-        this.revision = revisionOf(args.chain, args.config);
-        const pinRevision = args.config.update.strategy !== "Rolling";
+        const update = config.update;
+        this.revision = revisionOf(args.chain, config);
+        this.plan = planUpgrade(args.group, this.revision, update, incumbent);
+        pulumi.log.info(`${args.group}: ${this.plan.reason}`, this);
+        const kube = args.kube ?? {};
+
+        const input: NodeGroupInput = {
+            ...identity,
+            namespace: args.namespace,
+            revision: this.revision,
+            pinRevision: this.plan.pinRevision,
+            config,
+            adapter,
+            podLabels: args.podLabels,
+            upgradeInfo:
+                update.strategy === "HardFork" && update.upgradeName && adapter.supportsHaltHeight
+                    ? { name: update.upgradeName, height: update.haltHeight! }
+                    : undefined,
+        };
+        const names = groupNames(args.group, this.plan.pinRevision ? this.revision : undefined);
+
+        const beforeStart =
+            this.plan.kind === "hardFork"
+                ? (volumes: k8s.core.v1.PersistentVolumeClaim[]) =>
+                      volumes.map((volume, ordinal) => {
+                          // The incumbent commits H-1 and stops; the new binary executes H.
+                          const haltAt = update.haltHeight! - 1;
+                          return new Bootstrap(
+                              `${name}-${this.revision}-bootstrap-${ordinal}`,
+                              {
+                                  ...kube,
+                                  namespace: args.namespace,
+                                  job: buildBootstrapJob(input, ordinal, this.incumbentImage(args), haltAt),
+                                  pvcName: names.pvc(ordinal),
+                                  haltHeight: haltAt,
+                                  haltExitCodes: [...adapter.haltExitCodes],
+                                  deadlineSeconds: update.timeouts.bootstrapSeconds,
+                              },
+                              { parent: this, dependsOn: [volume] },
+                          );
+                      })
+                : undefined;
 
         this.nodeGroup = new NodeGroup(
-            pinRevision ? `${name}-${this.revision}` : `${name}-nodes`,
-            {
-                ...identity,
-                namespace: args.namespace,
-                revision: this.revision,
-                pinRevision,
-                config: args.config,
-                adapter,
-            },
+            this.plan.pinRevision ? `${name}-${this.revision}` : `${name}-nodes`,
+            { ...input, beforeStart },
             { parent: this },
         );
+
         this.stableService = new k8s.core.v1.Service(
             `${name}-stable`,
-            buildStableService(
-                { ...identity, namespace: args.namespace, adapter },
-                this.nodeGroup.selector,
-            ),
-            { parent: this, ignoreChanges: ["spec.selector"] },
+            buildStableService({ ...identity, namespace: args.namespace, adapter }, this.nodeGroup.selector),
+            { parent: this, ignoreChanges: ["spec.selector"], dependsOn: [this.nodeGroup] },
         );
 
-        this.registerOutputs({ revision: this.revision, stableService: this.stableService.metadata.name });
+        if (this.plan.kind === "blueGreen" || this.plan.kind === "hardFork") {
+            const podUrls = (set: string, urls?: string[]) =>
+                Object.fromEntries((urls ?? []).map((url, ordinal) => [`${set}-${ordinal}`, url]));
+            this.gate = new HeightGate(
+                `${name}-gate-${this.revision}`,
+                {
+                    ...kube,
+                    namespace: args.namespace,
+                    chain: args.chain,
+                    // A hard-forked node starts at the fork height with nothing to catch up
+                    // against until the network moves on: running is the gate there.
+                    mode: this.plan.kind === "hardFork" ? "running" : "caughtUp",
+                    entrantSelector: this.nodeGroup.selector,
+                    replicas: config.replicas,
+                    incumbentSelector: setSelector(identity, this.plan.incumbent!.set),
+                    rpcPort: portFor(adapter, "rpc").containerPort,
+                    rpcMode: update.gate.rpc,
+                    directUrls: {
+                        ...podUrls(this.plan.set, update.gate.directUrls),
+                        ...podUrls(this.plan.incumbent!.set, update.gate.incumbentUrls),
+                    },
+                    referenceRpcs: update.gate.referenceRpcs ?? [],
+                    tolerance: update.caughtUpTolerance,
+                    minPeers: update.gate.minPeers,
+                    deadlineSeconds: update.timeouts.gateSeconds,
+                },
+                { parent: this, dependsOn: [this.nodeGroup] },
+            );
+            this.trafficSwitch = new TrafficSwitch(
+                `${name}-switch-${this.revision}`,
+                {
+                    ...kube,
+                    namespace: args.namespace,
+                    serviceName: names.stableService,
+                    selector: this.nodeGroup.selector,
+                    minReady: 1,
+                    deadlineSeconds: update.timeouts.switchSeconds,
+                    rollbackOnFailure: true,
+                },
+                { parent: this, dependsOn: [this.gate, this.stableService] },
+            );
+        }
+
+        this.registerOutputs({
+            revision: this.revision,
+            plan: this.plan.kind,
+            stableService: this.stableService.metadata.name,
+        });
+    }
+
+    /** The image a HardFork bootstrap runs: the config override, else the incumbent's. */
+    private incumbentImage(args: NodeDeploymentArgs): string {
+        const image = args.config.update.bootstrapImage ?? args.incumbent?.image;
+        if (!image) {
+            throw new pulumi.ResourceError(
+                `group ${args.group}: cannot tell which image the incumbent set ` +
+                    `${args.incumbent?.set ?? "(none)"} runs, so the HardFork bootstrap has nothing to run; ` +
+                    "set update.bootstrapImage to the incumbent image",
+                this,
+            );
+        }
+        return image;
     }
 }

@@ -14,7 +14,13 @@ import { NodeGroupInput, NodeGroupManifests, buildNodeGroup } from "../lib/manif
 
 export const NODE_GROUP_TYPE = "chainfleet:fleet:NodeGroup";
 
-export type NodeGroupArgs = NodeGroupInput;
+export interface NodeGroupArgs extends NodeGroupInput {
+    /**
+     * Steps between the volumes and the StatefulSet (the HardFork bootstrap): given the declared
+     * volumes, returns the resources the StatefulSet must wait for.
+     */
+    beforeStart?: (volumes: k8s.core.v1.PersistentVolumeClaim[]) => pulumi.Resource[];
+}
 
 export class NodeGroup extends pulumi.ComponentResource {
     public readonly manifests: NodeGroupManifests;
@@ -43,9 +49,10 @@ export class NodeGroup extends pulumi.ComponentResource {
                 }),
         );
         this.peerService = new k8s.core.v1.Service(`${name}-peers`, m.peerService, child);
+        const startAfter = args.beforeStart?.(this.volumes) ?? [];
         this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSet, {
             ...child,
-            dependsOn: [this.configMap, this.peerService, ...this.volumes],
+            dependsOn: [this.configMap, this.peerService, ...this.volumes, ...startAfter],
         });
         this.podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
             `${name}-pdb`,

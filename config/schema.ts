@@ -4,6 +4,7 @@
  * otherwise be ignored and the upgrade would run without its halt height.
  */
 import { z } from "zod";
+import { adapterFor } from "../chains";
 import { nameLengthProblems } from "../lib/names";
 import {
     DNS1035_LABEL,
@@ -39,6 +40,22 @@ const timeoutsSchema = z.strictObject({
     switchSeconds: positiveInt("switchSeconds").default(DEFAULTS.switchSeconds),
 });
 
+const rpcUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+
+/** How gates reach node RPC: through the API server's pod proxy, or at given URLs. */
+const gateSchema = z.strictObject({
+    rpc: z
+        .enum(["podProxy", "direct"], { error: "rpc must be podProxy or direct" })
+        .default("podProxy"),
+    /** direct: the RPC base URL of each entrant replica, by ordinal. */
+    directUrls: z.array(rpcUrl).optional(),
+    /** direct: the RPC base URLs of the incumbent replicas, by ordinal. */
+    incumbentUrls: z.array(rpcUrl).optional(),
+    /** Trusted nodes of the same chain whose height is a reference. */
+    referenceRpcs: z.array(rpcUrl).optional(),
+    minPeers: nonNegativeInt("minPeers").default(1),
+});
+
 const updateSchema = z
     .strictObject({
         strategy: z.enum(UPDATE_STRATEGIES, {
@@ -54,6 +71,9 @@ const updateSchema = z
             DEFAULTS.caughtUpTolerance,
         ),
         timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+        /** Overrides the incumbent image a HardFork bootstrap runs (read from the cluster otherwise). */
+        bootstrapImage: imageReference.optional(),
+        gate: gateSchema.default(gateSchema.parse({})),
     })
     .superRefine((update, ctx) => {
         if (update.strategy === "HardFork" && update.haltHeight === undefined) {
@@ -62,6 +82,14 @@ const updateSchema = z
                 path: ["haltHeight"],
                 input: undefined,
                 message: "strategy HardFork needs an integer haltHeight > 0 (the upgrade height)",
+            });
+        }
+        if (update.gate.rpc === "direct" && !update.gate.directUrls?.length) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["gate", "directUrls"],
+                input: update.gate.directUrls,
+                message: "gate.rpc direct needs directUrls: one RPC URL per entrant replica",
             });
         }
         if (update.strategy !== "HardFork" && update.haltHeight !== undefined) {
@@ -157,12 +185,12 @@ export function crossKeyProblems(
             problems.push({ path: ["groups", name], input: name, message });
         }
         const update = (fields.update ?? {}) as Record<string, unknown>;
-        if (update.strategy === "HardFork" && raw.chain === "avalanche") {
+        const chain = CHAINS.find((c) => c === raw.chain);
+        if (update.strategy === "HardFork" && chain && !adapterFor(chain).supportsHaltHeight) {
             problems.push({
                 path: ["groups", name, "update", "strategy"],
                 input: "HardFork",
-                message:
-                    "avalanchego has no halt-height flag, so HardFork cannot bootstrap it; use BlueGreen",
+                message: `the ${chain} node has no halt-height flag, so HardFork cannot bootstrap it; use BlueGreen`,
             });
         }
     }

@@ -3,6 +3,7 @@
  * objects; components/ declares them as resources. Keeping them pure lets the tests and the
  * benchmark check every field without an engine.
  */
+import { UPGRADE_INFO_PATH, upgradeInfoJson } from "../chains/cosmos";
 import type { ChainAdapter } from "../chains/types";
 import type { GroupConfig } from "../config/schema";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
@@ -34,6 +35,11 @@ export interface NodeGroupInput extends GroupIdentity {
     image?: string;
     /** Extra labels for the pods (e.g. the preprod cohort marker). */
     podLabels?: Record<string, string>;
+    /**
+     * HardFork entrants of Cosmos chains: the upgrade the new binary must find in
+     * `data/upgrade-info.json`, which a node halted with --halt-height never writes.
+     */
+    upgradeInfo?: { name: string; height: number };
 }
 
 export interface NodeGroupManifests {
@@ -72,9 +78,13 @@ function claimSpec(config: GroupConfig): Obj {
     };
 }
 
-export function buildPodTemplate(input: NodeGroupInput, names: GroupNames): Obj {
+export function buildPodTemplate(
+    input: NodeGroupInput,
+    names: GroupNames,
+    haltHeight?: number,
+): Obj {
     const { adapter, config } = input;
-    const start = adapter.start({ extraArgs: config.args ?? [] });
+    const start = adapter.start({ extraArgs: config.args ?? [], haltHeight });
     const env = [
         ...start.env,
         ...Object.entries(config.env ?? {}).map(([name, value]) => ({ name, value })),
@@ -127,7 +137,73 @@ export function buildPodTemplate(input: NodeGroupInput, names: GroupNames): Obj 
                     ],
                 },
             ],
+            ...(input.upgradeInfo ? { initContainers: [upgradeInfoContainer(input, image)] } : {}),
             volumes: [{ name: "config", configMap: { name: names.configMap } }],
+        },
+    };
+}
+
+/**
+ * Writes `data/upgrade-info.json` before the new binary starts, unless the node already has one
+ * (an old binary that reached the upgrade itself writes it; never overwrite that).
+ */
+function upgradeInfoContainer(input: NodeGroupInput, image: string): Obj {
+    const info = input.upgradeInfo!;
+    const file = `${input.adapter.homeDir}/${UPGRADE_INFO_PATH}`;
+    return {
+        name: "upgrade-info",
+        image,
+        command: [
+            "/bin/sh",
+            "-c",
+            'mkdir -p "$(dirname "$FILE")" && { [ -s "$FILE" ] || printf "%s" "$UPGRADE_INFO" > "$FILE"; }',
+        ],
+        env: [
+            { name: "FILE", value: file },
+            { name: "UPGRADE_INFO", value: upgradeInfoJson(info.name, info.height) },
+        ],
+        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        volumeMounts: [{ name: DATA_VOLUME, mountPath: input.adapter.homeDir }],
+    };
+}
+
+/**
+ * The HardFork bootstrap Job of one replica: the *incumbent* image with the halt height, on the
+ * entrant's own volume, so the entrant reaches the fork height with the binary that can still
+ * produce those blocks. No probes: the Job's outcome is its exit code.
+ */
+export function buildBootstrapJob(
+    input: NodeGroupInput,
+    ordinal: number,
+    incumbentImage: string,
+    haltHeight: number,
+): Obj {
+    const names = setNames(input);
+    const template = buildPodTemplate({ ...input, image: incumbentImage, upgradeInfo: undefined }, names, haltHeight);
+    const pod = template.spec as { containers: Obj[]; volumes: Obj[] };
+    const node = { ...pod.containers[0] };
+    delete node.readinessProbe;
+    delete node.livenessProbe;
+    // The Job's pods leave out the set label: no StatefulSet, Service or budget may select them.
+    const podLabels = { ...groupLabels(input), [LABEL.component]: "bootstrap", [LABEL.revision]: input.revision };
+    return {
+        metadata: metadata(names.bootstrapJob(ordinal), input, {
+            annotations: { [ANNOTATION.image]: incumbentImage },
+        }),
+        spec: {
+            backoffLimit: 0,
+            template: {
+                metadata: { ...(template.metadata as Obj), labels: podLabels },
+                spec: {
+                    ...pod,
+                    restartPolicy: "Never",
+                    containers: [node],
+                    volumes: [
+                        ...pod.volumes,
+                        { name: DATA_VOLUME, persistentVolumeClaim: { claimName: names.pvc(ordinal) } },
+                    ],
+                },
+            },
         },
     };
 }

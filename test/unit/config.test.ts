@@ -89,12 +89,14 @@ const cases: Case[] = [
     { rule: "snapshot sha256", path: "groups.rpc.snapshot", value: { url: "https://x.example/s.tar", sha256: "abc" }, at: "groups.rpc.snapshot.sha256", message: /64 lower-case hex/ },
     { rule: "snapshot url", path: "groups.rpc.snapshot", value: { url: "ftp://x.example/s.tar", sha256: "a".repeat(64) }, at: "groups.rpc.snapshot.url", message: /http\(s\) URL/ },
     { rule: "env names", path: "groups.rpc.env", value: { "BAD-NAME": "1" }, at: "groups.rpc.env.BAD-NAME", message: /env names must be letters/ },
+    { rule: "direct RPC needs URLs", path: "groups.rpc.update.gate", value: { rpc: "direct" }, at: "groups.rpc.update.gate.directUrls", message: /one RPC URL per entrant replica/ },
+    { rule: "gate URLs are http(s)", path: "groups.rpc.update.gate", value: { referenceRpcs: ["tcp://x:1"] }, at: "groups.rpc.update.gate.referenceRpcs.0", message: /http\(s\) URL/ },
     { rule: "unknown top-level key", path: "grups", value: {}, message: /unknown key; did you mean 'groups'\?/ },
     { rule: "unknown group key", path: "groups.rpc.replica", value: 1, message: /did you mean 'replicas'\?/ },
     { rule: "unknown update key", path: "groups.rpc.update.haltHieght", value: 5, message: /did you mean 'haltHeight'\?/ },
     { rule: "group name DNS-1035", path: "groups.Rpc_1", value: validStack().groups, at: "groups.Rpc_1", message: /DNS-1035/ },
     { rule: "group name length", path: "groups.a-group-name-that-is-far-too-long-for-kubernetes", value: { replicas: 1, image: "x:1", storage: { size: "1Gi" } }, at: "groups.a-group-name-that-is-far-too-long-for-kubernetes", message: /StatefulSet name .* \(limit 52\); shorten the group name/ },
-    { rule: "no HardFork on avalanche", path: "chain", value: "avalanche", at: "groups.hf.update.strategy", message: /no halt-height flag/ },
+    { rule: "no HardFork on avalanche", path: "chain", value: "avalanche", at: "groups.hf.update.strategy", message: /avalanche node has no halt-height flag/ },
 ];
 
 describe("config validation", () => {

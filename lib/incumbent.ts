@@ -1,0 +1,96 @@
+/**
+ * Reads each group's incumbent from the live cluster: the stable Service's selector names the
+ * active set, and that StatefulSet gives its image and replicas. Stack outputs are not used for
+ * this: they are overwritten even by failed updates, while the selector changes only when the
+ * traffic switch has succeeded.
+ */
+import { LABEL } from "./labels";
+import { groupNames } from "./names";
+import type { Incumbent } from "./plan";
+
+export interface LiveSet {
+    image?: string;
+    replicas?: number;
+    revision?: string;
+}
+
+/** What the program needs to read from the cluster; the unit tests pass a fake. */
+export interface ClusterReader {
+    /** The selector of Service `name`, or undefined when there is no such Service. */
+    serviceSelector(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+    /** StatefulSet `name`'s node image, replicas and revision label, if it exists. */
+    statefulSet(namespace: string, name: string): Promise<LiveSet | undefined>;
+}
+
+export async function readIncumbent(
+    reader: ClusterReader,
+    namespace: string,
+    group: string,
+): Promise<Incumbent | undefined> {
+    const selector = await reader.serviceSelector(namespace, groupNames(group).stableService);
+    const set = selector?.[LABEL.set];
+    if (!selector || !set) {
+        return undefined;
+    }
+    const live = await reader.statefulSet(namespace, set);
+    // A set's revision label is on its pods; a Rolling set's selector omits it, so the
+    // StatefulSet's own revision label (kept current by Pulumi) is the fallback.
+    const revision = selector[LABEL.revision] ?? live?.revision ?? "";
+    return { set, revision, image: live?.image, replicas: live?.replicas };
+}
+
+/** A ClusterReader over the Kubernetes API (kubeconfig from $KUBECONFIG or ~/.kube/config). */
+export function kubeClusterReader(access: { kubeconfig?: string; context?: string }): ClusterReader {
+    // Loaded lazily: unit tests and `config:check` never need a cluster client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const kube = require("./kube") as typeof import("./kube");
+    const clients = kube.kubeClients(access);
+    const orUndefined = async <T>(what: string, call: () => Promise<T>): Promise<T | undefined> => {
+        try {
+            return await kube.withRetry(what, call);
+        } catch (err) {
+            if (kube.isNotFound(err)) {
+                return undefined;
+            }
+            throw new Error(
+                `cannot read ${what} from the cluster (${err instanceof Error ? err.message : String(err)}); ` +
+                    "chainfleet reads each group's active revision before planning, so it needs " +
+                    "the cluster that `kubernetes:kubeconfig`/$KUBECONFIG points at to answer",
+            );
+        }
+    };
+    return {
+        async serviceSelector(namespace, name) {
+            const svc = await orUndefined(`Service ${namespace}/${name}`, () =>
+                clients.core.readNamespacedService({ name, namespace }),
+            );
+            return svc?.spec?.selector;
+        },
+        async statefulSet(namespace, name) {
+            const sts = await orUndefined(`StatefulSet ${namespace}/${name}`, () =>
+                clients.apps.readNamespacedStatefulSet({ name, namespace }),
+            );
+            if (!sts) {
+                return undefined;
+            }
+            const node = sts.spec?.template.spec?.containers.find((c) => c.name === "node");
+            return {
+                image: node?.image,
+                replicas: sts.spec?.replicas,
+                revision: sts.metadata?.labels?.[LABEL.revision],
+            };
+        },
+    };
+}
+
+/** Every group's incumbent, read in parallel. */
+export async function readIncumbents(
+    config: { namespace?: string; network: string; groups: Record<string, unknown> },
+    access: { kubeconfig?: string; context?: string },
+    reader: ClusterReader = kubeClusterReader(access),
+): Promise<Record<string, Incumbent | undefined>> {
+    const namespace = config.namespace ?? config.network;
+    const groups = Object.keys(config.groups);
+    const found = await Promise.all(groups.map((g) => readIncumbent(reader, namespace, g)));
+    return Object.fromEntries(groups.map((g, i) => [g, found[i]]));
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what chainfleet needs on a fresh Debian machine: the system packages its scripts and
+# tests use, and the npm dependencies. Idempotent; installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages, each for a reason:
+#   curl, ca-certificates   snapshot restore script and its tests; API server health checks
+#   openssl                 certificates and service-account keys for the local cluster
+#   lz4                     .tar.lz4 snapshots in the snapshot restore tests
+#   docker-registry         a real OCI registry on loopback for the bootstrap monitor's api tests
+#   procps, psmisc          ps/pkill/fuser so cluster.sh can find and stop what it started
+PACKAGES=(curl ca-certificates openssl lz4 docker-registry procps psmisc)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --ignore-scripts: @pulumi/kubernetes' install hook would try to download the provider plugin;
+# scripts/tools.sh builds it from source instead.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    npm ci --ignore-scripts --no-audit --no-fund
+fi

@@ -1,0 +1,179 @@
+/**
+ * The components under `pulumi.runtime.setMocks`: a recording mock keeps every resource the
+ * program declares, and the tests assert on the manifests themselves.
+ */
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../../config";
+import { parseStackConfig } from "../../config";
+
+interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    parent?: string;
+}
+
+let recorded: Recorded[] = [];
+
+before(async () => {
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call: (args) => args.inputs,
+        },
+        "chainfleet",
+        "test",
+    );
+});
+
+/** Declares a Fleet for `config` and waits until every resource has been registered. */
+async function declare(config: StackConfig): Promise<Recorded[]> {
+    const { Fleet } = await import("../../components/Fleet");
+    recorded = [];
+    const fleet = new Fleet(config.network, { config });
+    await new Promise<void>((resolve) => fleet.urn.apply(() => resolve()));
+    // Children register asynchronously; let the mock monitor drain.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return recorded;
+}
+
+function stack(overrides: Record<string, unknown> = {}): StackConfig {
+    return parseStackConfig({
+        network: "testnet",
+        chain: "cometbft",
+        groups: {
+            rpc: {
+                replicas: 3,
+                image: "cometbft/cometbft:v0.38.19",
+                storage: { size: "50Gi", storageClass: "fast" },
+                update: { strategy: "BlueGreen" },
+                ...overrides,
+            },
+        },
+    });
+}
+
+function only(resources: Recorded[], type: string): Recorded[] {
+    return resources.filter((r) => r.type === type);
+}
+
+describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
+    it("declares one StatefulSet, its PVCs, Services, ConfigMap and PDB per group", async () => {
+        const resources = await declare(stack());
+        const types = resources.map((r) => r.type).sort();
+        assert.deepEqual(types, [
+            "chainfleet:fleet:Fleet",
+            "chainfleet:fleet:NodeDeployment",
+            "chainfleet:fleet:NodeGroup",
+            "kubernetes:apps/v1:StatefulSet",
+            "kubernetes:core/v1:ConfigMap",
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:core/v1:PersistentVolumeClaim",
+            "kubernetes:core/v1:PersistentVolumeClaim",
+            "kubernetes:core/v1:PersistentVolumeClaim",
+            "kubernetes:core/v1:Service",
+            "kubernetes:core/v1:Service",
+            "kubernetes:policy/v1:PodDisruptionBudget",
+        ]);
+    });
+
+    it("names PVCs as the StatefulSet controller expects, so it adopts them", async () => {
+        const resources = await declare(stack());
+        const sts = only(resources, "kubernetes:apps/v1:StatefulSet")[0].inputs;
+        const template = sts.spec.volumeClaimTemplates[0];
+        const pvcNames = only(resources, "kubernetes:core/v1:PersistentVolumeClaim")
+            .map((r) => r.inputs.metadata.name)
+            .sort();
+        assert.deepEqual(
+            pvcNames,
+            [0, 1, 2].map((i) => `${template.metadata.name}-${sts.metadata.name}-${i}`),
+        );
+        for (const pvc of only(resources, "kubernetes:core/v1:PersistentVolumeClaim")) {
+            assert.deepEqual(pvc.inputs.spec, template.spec, "explicit claim and template agree");
+            assert.equal(pvc.inputs.spec.storageClassName, "fast");
+            assert.equal(pvc.inputs.spec.resources.requests.storage, "50Gi");
+        }
+        assert.deepEqual(sts.spec.persistentVolumeClaimRetentionPolicy, {
+            whenDeleted: "Retain",
+            whenScaled: "Retain",
+        });
+    });
+
+    it("pins the revision in names, labels and the stable Service selector (BlueGreen)", async () => {
+        const resources = await declare(stack());
+        const sts = only(resources, "kubernetes:apps/v1:StatefulSet")[0].inputs;
+        const revision = sts.metadata.labels["chainfleet.io/revision"];
+        assert.match(revision, /^[0-9a-f]{8}$/);
+        assert.equal(sts.metadata.name, `rpc-${revision}`);
+        const services = only(resources, "kubernetes:core/v1:Service").map((r) => r.inputs);
+        const stable = services.find((s) => s.metadata.name === "rpc");
+        const peers = services.find((s) => s.metadata.name === `rpc-${revision}-peers`);
+        assert.ok(stable && peers, `services: ${services.map((s) => s.metadata.name)}`);
+        assert.equal(stable.spec.selector["chainfleet.io/revision"], revision);
+        assert.deepEqual(stable.spec.selector, sts.spec.selector.matchLabels);
+        const stablePorts = stable.spec.ports.map((p: { port: number }) => p.port);
+        assert.ok(stablePorts.includes(26657), `rpc port on the stable Service: ${stablePorts}`);
+        assert.ok(!stablePorts.includes(26656), "p2p stays off the client-facing Service");
+        assert.equal(peers.spec.clusterIP, "None");
+        assert.equal(peers.spec.publishNotReadyAddresses, true);
+        for (const [key, value] of Object.entries(sts.spec.selector.matchLabels)) {
+            assert.equal(sts.spec.template.metadata.labels[key], value, `pod label ${key}`);
+        }
+    });
+
+    it("carries the standard labels on every Kubernetes object", async () => {
+        const resources = await declare(stack());
+        for (const r of resources.filter((x) => x.type.startsWith("kubernetes:") && !x.type.endsWith("Namespace"))) {
+            const labels = r.inputs.metadata.labels;
+            assert.equal(labels["app.kubernetes.io/part-of"], "chainfleet", r.name);
+            assert.equal(labels["app.kubernetes.io/managed-by"], "pulumi", r.name);
+            assert.equal(labels["chainfleet.io/network"], "testnet", r.name);
+            assert.equal(labels["chainfleet.io/group"], "rpc", r.name);
+        }
+    });
+
+    it("runs the node non-root with requests, in-sync readiness and data on the volume", async () => {
+        const resources = await declare(stack());
+        const pod = only(resources, "kubernetes:apps/v1:StatefulSet")[0].inputs.spec.template.spec;
+        assert.equal(pod.securityContext.runAsNonRoot, true);
+        assert.ok(pod.securityContext.runAsUser > 0);
+        assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsUser);
+        const node = pod.containers[0];
+        assert.equal(node.image, "cometbft/cometbft:v0.38.19");
+        assert.equal(node.securityContext.allowPrivilegeEscalation, false);
+        assert.ok(node.resources.requests.cpu && node.resources.requests.memory);
+        assert.ok(node.readinessProbe, "readiness probe");
+        assert.notDeepEqual(node.readinessProbe, node.livenessProbe, "readiness is stricter than liveness");
+        assert.ok(node.volumeMounts.some((m: { name: string }) => m.name === "data"));
+    });
+
+    it("skips Pulumi's await on objects whose readiness means 'in sync'", async () => {
+        const resources = await declare(stack());
+        const sts = only(resources, "kubernetes:apps/v1:StatefulSet")[0].inputs;
+        assert.equal(sts.metadata.annotations["pulumi.com/skipAwait"], "true");
+        for (const pvc of only(resources, "kubernetes:core/v1:PersistentVolumeClaim")) {
+            assert.equal(pvc.inputs.metadata.annotations["pulumi.com/skipAwait"], "true");
+        }
+    });
+
+    it("names a Rolling set after the group and leaves the revision out of its selector", async () => {
+        const resources = await declare(stack({ update: { strategy: "Rolling" } }));
+        const sts = only(resources, "kubernetes:apps/v1:StatefulSet")[0].inputs;
+        assert.equal(sts.metadata.name, "rpc");
+        assert.equal(sts.spec.selector.matchLabels["chainfleet.io/revision"], undefined);
+        assert.match(sts.spec.template.metadata.labels["chainfleet.io/revision"], /^[0-9a-f]{8}$/);
+    });
+
+    it("uses the configured disruption budget, defaulting to maxUnavailable 1", async () => {
+        const byDefault = await declare(stack());
+        assert.equal(only(byDefault, "kubernetes:policy/v1:PodDisruptionBudget")[0].inputs.spec.maxUnavailable, 1);
+        const custom = await declare(stack({ podDisruptionBudget: { minAvailable: 2 } }));
+        const spec = only(custom, "kubernetes:policy/v1:PodDisruptionBudget")[0].inputs.spec;
+        assert.equal(spec.minAvailable, 2);
+        assert.equal(spec.maxUnavailable, undefined);
+    });
+});

@@ -1,0 +1,149 @@
+/**
+ * NodeDeployment's upgrade plans under mocks: what a BlueGreen or HardFork `pulumi up` declares
+ * (entrant, bootstrap, gate, switch) and what it leaves undeclared (the incumbent, deleted by
+ * Pulumi only after the switch).
+ */
+import * as assert from "node:assert/strict";
+import * as pulumi from "@pulumi/pulumi";
+import { parseStackConfig } from "../../config";
+import type { Incumbent } from "../../lib/plan";
+
+interface Recorded {
+    type: string;
+    name: string;
+    inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+let recorded: Recorded[] = [];
+
+before(async () => {
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => {
+                recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call: (args) => args.inputs,
+        },
+        "chainfleet",
+        "test",
+    );
+});
+
+async function declare(
+    chain: "sei" | "cometbft",
+    update: Record<string, unknown>,
+    incumbent?: Incumbent,
+): Promise<Recorded[]> {
+    const { Fleet } = await import("../../components/Fleet");
+    recorded = [];
+    const config = parseStackConfig({
+        network: "testnet",
+        chain,
+        groups: {
+            rpc: {
+                replicas: 2,
+                image: "ghcr.io/sei-protocol/sei:v6.1.0",
+                storage: { size: "100Gi" },
+                update,
+            },
+        },
+    });
+    const fleet = new Fleet("testnet", { config, incumbents: { rpc: incumbent }, kube: { kubeconfig: "/kc" } });
+    await new Promise<void>((resolve) => fleet.urn.apply(() => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return recorded;
+}
+
+const dynamic = (resources: Recorded[], kind: string) =>
+    resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic") && r.type.endsWith(`:${kind}`));
+const statefulSets = (resources: Recorded[]) =>
+    resources.filter((r) => r.type === "kubernetes:apps/v1:StatefulSet").map((r) => r.inputs);
+
+describe("NodeDeployment upgrade plans under mocks", () => {
+    it("first deployment: no gate, no switch, the stable Service selects the new set", async () => {
+        const resources = await declare("cometbft", { strategy: "BlueGreen" });
+        assert.equal(dynamic(resources, "HeightGate").length, 0);
+        assert.equal(dynamic(resources, "TrafficSwitch").length, 0);
+        const [sts] = statefulSets(resources);
+        const stable = resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.metadata.name === "rpc");
+        assert.deepEqual(stable?.inputs.spec.selector, sts.spec.selector.matchLabels);
+    });
+
+    it("steady state declares the incumbent set as it is and nothing else", async () => {
+        const first = await declare("cometbft", { strategy: "BlueGreen" });
+        const [sts] = statefulSets(first);
+        const revision = sts.metadata.labels["chainfleet.io/revision"];
+        const again = await declare("cometbft", { strategy: "BlueGreen" }, { set: sts.metadata.name, revision });
+        assert.deepEqual(statefulSets(again), [sts]);
+        assert.equal(dynamic(again, "HeightGate").length, 0);
+    });
+
+    it("BlueGreen: entrant set, caught-up gate on entrant vs incumbent, then the switch", async () => {
+        const incumbent = { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", image: "old:v1" };
+        const resources = await declare(
+            "cometbft",
+            { strategy: "BlueGreen", caughtUpTolerance: 3, gate: { rpc: "direct", directUrls: ["http://127.0.0.1:1", "http://127.0.0.1:2"] } },
+            incumbent,
+        );
+        const sets = statefulSets(resources);
+        assert.equal(sets.length, 1, "only the entrant is declared; the incumbent goes after the switch");
+        const entrant = sets[0];
+        assert.notEqual(entrant.metadata.name, incumbent.set);
+        const [gate] = dynamic(resources, "HeightGate");
+        assert.equal(gate.inputs.mode, "caughtUp");
+        assert.equal(gate.inputs.tolerance, 3);
+        assert.deepEqual(gate.inputs.entrantSelector, entrant.spec.selector.matchLabels);
+        assert.equal(gate.inputs.incumbentSelector["chainfleet.io/set"], incumbent.set);
+        assert.deepEqual(gate.inputs.directUrls, {
+            [`${entrant.metadata.name}-0`]: "http://127.0.0.1:1",
+            [`${entrant.metadata.name}-1`]: "http://127.0.0.1:2",
+        });
+        assert.equal(gate.inputs.kubeconfig, "/kc");
+        const [sw] = dynamic(resources, "TrafficSwitch");
+        assert.equal(sw.inputs.serviceName, "rpc");
+        assert.deepEqual(sw.inputs.selector, entrant.spec.selector.matchLabels);
+    });
+
+    it("HardFork: bootstrap Jobs run the incumbent image to H-1 on the entrant volumes", async () => {
+        const incumbent = { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", image: "ghcr.io/sei-protocol/sei:v6.0.0" };
+        const resources = await declare(
+            "sei",
+            { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" },
+            incumbent,
+        );
+        const [entrant] = statefulSets(resources);
+        const pvcs = resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.inputs.metadata.name);
+        const bootstraps = dynamic(resources, "Bootstrap");
+        assert.equal(bootstraps.length, 2);
+        bootstraps.forEach((b, ordinal) => {
+            const job = b.inputs.job;
+            const pod = job.spec.template.spec;
+            assert.equal(pod.containers[0].image, incumbent.image, "incumbent image");
+            const argv = [...pod.containers[0].command, ...pod.containers[0].args].join(" ");
+            assert.match(argv, /--halt-height 999\b/, "halts at H-1");
+            assert.equal(b.inputs.haltHeight, 999);
+            assert.ok(b.inputs.haltExitCodes.includes(130), "Sei's halt exit code counts as success");
+            const claim = pod.volumes.find((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim);
+            assert.equal(claim.persistentVolumeClaim.claimName, `data-${entrant.metadata.name}-${ordinal}`);
+            assert.ok(pvcs.includes(claim.persistentVolumeClaim.claimName), "the entrant's own volume");
+            assert.equal(pod.restartPolicy, "Never");
+            assert.equal(job.spec.template.metadata.labels["chainfleet.io/set"], undefined, "no set selects Job pods");
+        });
+        const node = entrant.spec.template.spec.containers[0];
+        assert.equal(node.image, "ghcr.io/sei-protocol/sei:v6.1.0", "the entrant runs the new image");
+        const init = entrant.spec.template.spec.initContainers.find((c: { name: string }) => c.name === "upgrade-info");
+        const info = JSON.parse(init.env.find((e: { name: string }) => e.name === "UPGRADE_INFO").value);
+        assert.deepEqual(info, { name: "v6.1.0", height: 1000, info: "" });
+        const [gate] = dynamic(resources, "HeightGate");
+        assert.equal(gate.inputs.mode, "running");
+        assert.equal(dynamic(resources, "TrafficSwitch").length, 1);
+    });
+
+    it("HardFork without a known incumbent image fails, naming the fix", async () => {
+        await assert.rejects(
+            declare("sei", { strategy: "HardFork", haltHeight: 1000 }, { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" }),
+            /set update.bootstrapImage/,
+        );
+    });
+});
