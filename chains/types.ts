@@ -41,6 +41,11 @@ export interface NodeStatus {
     maxPeerHeight?: number;
     /** Connected peers, where the status document carries it (Avalanche health). */
     peers?: number;
+    /**
+     * Time of the latest block as the node reports it (RFC 3339), where reported. A stalled node
+     * keeps `catchingUp` false at a frozen height; an old block time gives it away.
+     */
+    latestBlockTime?: string;
 }
 
 export interface StartOptions {
@@ -62,7 +67,10 @@ export interface StartCommand {
     env: EnvVar[];
 }
 
-/** An HTTP call on the rpc port: method and, for JSON-RPC over POST, the body. */
+/**
+ * An HTTP call on the rpc port: method and, for JSON-RPC over POST, the body. POST bodies are
+ * JSON and must be sent with `Content-Type: application/json` (Avalanche rejects other types).
+ */
 export interface RpcRequest {
     method: "GET" | "POST";
     body?: string;

@@ -121,6 +121,8 @@ export function buildPodTemplate(
                         containerPort: p.containerPort,
                         protocol: "TCP",
                     })),
+                    // Startup gives a long store replay a day before liveness may restart it.
+                    startupProbe: adapter.startupProbe,
                     readinessProbe: adapter.readinessProbe,
                     livenessProbe: adapter.livenessProbe,
                     resources: {
@@ -182,6 +184,7 @@ export function buildBootstrapJob(
     const template = buildPodTemplate({ ...input, image: incumbentImage, upgradeInfo: undefined }, names, haltHeight);
     const pod = template.spec as { containers: Obj[]; volumes: Obj[] };
     const node = { ...pod.containers[0] };
+    delete node.startupProbe;
     delete node.readinessProbe;
     delete node.livenessProbe;
     // The Job's pods leave out the set label: no StatefulSet, Service or budget may select them.

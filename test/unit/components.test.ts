@@ -3,42 +3,20 @@
  * program declares, and the tests assert on the manifests themselves.
  */
 import * as assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
+import { Recorded, Recorder, settled, useRecordingMocks } from "./support/mocks";
 import type { StackConfig } from "../../config";
 import { parseStackConfig } from "../../config";
 
-interface Recorded {
-    type: string;
-    name: string;
-    inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    parent?: string;
-}
-
-let recorded: Recorded[] = [];
-
-before(async () => {
-    await pulumi.runtime.setMocks(
-        {
-            newResource: (args) => {
-                recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: args.inputs };
-            },
-            call: (args) => args.inputs,
-        },
-        "chainfleet",
-        "test",
-    );
-});
+/** Installed by the suite below (see support/mocks.ts). */
+let mocks: Recorder;
 
 /** Declares a Fleet for `config` and waits until every resource has been registered. */
 async function declare(config: StackConfig): Promise<Recorded[]> {
     const { Fleet } = await import("../../components/Fleet");
-    recorded = [];
+    mocks.reset();
     const fleet = new Fleet(config.network, { config });
-    await new Promise<void>((resolve) => fleet.urn.apply(() => resolve()));
-    // Children register asynchronously; let the mock monitor drain.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return recorded;
+    await settled(fleet, mocks);
+    return mocks.resources;
 }
 
 function stack(overrides: Record<string, unknown> = {}): StackConfig {
@@ -62,6 +40,7 @@ function only(resources: Recorded[], type: string): Recorded[] {
 }
 
 describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
+    mocks = useRecordingMocks();
     it("declares one StatefulSet, its PVCs, Services, ConfigMap and PDB per group", async () => {
         const resources = await declare(stack());
         const types = resources.map((r) => r.type).sort();

@@ -4,31 +4,12 @@
  * Pulumi only after the switch).
  */
 import * as assert from "node:assert/strict";
-import * as pulumi from "@pulumi/pulumi";
+import { Recorded, Recorder, settled, useRecordingMocks } from "./support/mocks";
 import { parseStackConfig } from "../../config";
 import type { Incumbent } from "../../lib/plan";
 
-interface Recorded {
-    type: string;
-    name: string;
-    inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-let recorded: Recorded[] = [];
-
-before(async () => {
-    await pulumi.runtime.setMocks(
-        {
-            newResource: (args) => {
-                recorded.push({ type: args.type, name: args.name, inputs: args.inputs });
-                return { id: `${args.name}-id`, state: args.inputs };
-            },
-            call: (args) => args.inputs,
-        },
-        "chainfleet",
-        "test",
-    );
-});
+/** Installed by the suite below (see support/mocks.ts). */
+let mocks: Recorder;
 
 async function declare(
     chain: "sei" | "cometbft",
@@ -36,7 +17,7 @@ async function declare(
     incumbent?: Incumbent,
 ): Promise<Recorded[]> {
     const { Fleet } = await import("../../components/Fleet");
-    recorded = [];
+    mocks.reset();
     const config = parseStackConfig({
         network: "testnet",
         chain,
@@ -50,9 +31,8 @@ async function declare(
         },
     });
     const fleet = new Fleet("testnet", { config, incumbents: { rpc: incumbent }, kube: { kubeconfig: "/kc" } });
-    await new Promise<void>((resolve) => fleet.urn.apply(() => resolve()));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    return recorded;
+    await settled(fleet, mocks);
+    return mocks.resources;
 }
 
 const dynamic = (resources: Recorded[], kind: string) =>
@@ -61,6 +41,7 @@ const statefulSets = (resources: Recorded[]) =>
     resources.filter((r) => r.type === "kubernetes:apps/v1:StatefulSet").map((r) => r.inputs);
 
 describe("NodeDeployment upgrade plans under mocks", () => {
+    mocks = useRecordingMocks();
     it("first deployment: no gate, no switch, the stable Service selects the new set", async () => {
         const resources = await declare("cometbft", { strategy: "BlueGreen" });
         assert.equal(dynamic(resources, "HeightGate").length, 0);
