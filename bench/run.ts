@@ -17,10 +17,14 @@ interface Row {
 
 const sizes = (process.env.BENCH_SIZES ?? "1,10,100,1000").split(",").map(Number);
 const rows: Row[] = sizes.map((n) => {
-    const out = execFileSync(process.execPath, ["-r", "ts-node/register", "bench/fleet.ts", String(n)], {
-        encoding: "utf8",
-        env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-    });
+    const out = execFileSync(
+        process.execPath,
+        ["-r", "ts-node/register", "bench/fleet.ts", String(n)],
+        {
+            encoding: "utf8",
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+        },
+    );
     return JSON.parse(out.trim().split("\n").pop() ?? "{}") as Row;
 });
 

@@ -47,7 +47,10 @@ export class Fleet extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [this.namespace] },
             );
         }
-        this.registerOutputs({ namespace: this.namespace.metadata.name, revisions: this.revisions() });
+        this.registerOutputs({
+            namespace: this.namespace.metadata.name,
+            revisions: this.revisions(),
+        });
     }
 
     /** The desired revision of each group. */

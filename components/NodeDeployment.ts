@@ -89,7 +89,12 @@ export class NodeDeployment extends pulumi.ComponentResource {
                               {
                                   ...kube,
                                   namespace: args.namespace,
-                                  job: buildBootstrapJob(input, ordinal, this.incumbentImage(args), haltAt),
+                                  job: buildBootstrapJob(
+                                      input,
+                                      ordinal,
+                                      this.incumbentImage(args),
+                                      haltAt,
+                                  ),
                                   pvcName: names.pvc(ordinal),
                                   haltHeight: haltAt,
                                   haltExitCodes: [...adapter.haltExitCodes],
@@ -108,7 +113,10 @@ export class NodeDeployment extends pulumi.ComponentResource {
 
         this.stableService = new k8s.core.v1.Service(
             `${name}-stable`,
-            buildStableService({ ...identity, namespace: args.namespace, adapter }, this.nodeGroup.selector),
+            buildStableService(
+                { ...identity, namespace: args.namespace, adapter },
+                this.nodeGroup.selector,
+            ),
             { parent: this, ignoreChanges: ["spec.selector"], dependsOn: [this.nodeGroup] },
         );
 

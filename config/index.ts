@@ -155,8 +155,7 @@ function unwrap(schema: z.core.$ZodType | undefined): z.core.$ZodType | undefine
     for (let depth = 0; node && depth < 10; depth++) {
         const def = node._zod.def as unknown as Record<string, unknown>;
         const inner = (def.innerType ?? (def.type === "pipe" ? def.out : undefined)) as
-            | z.core.$ZodType
-            | undefined;
+            z.core.$ZodType | undefined;
         if (!inner) {
             break;
         }

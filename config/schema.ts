@@ -67,9 +67,7 @@ const updateSchema = z
             .min(1, { error: "upgradeName must not be empty" })
             .regex(/^\S+$/, { error: "upgradeName must not contain spaces" })
             .optional(),
-        caughtUpTolerance: nonNegativeInt("caughtUpTolerance").default(
-            DEFAULTS.caughtUpTolerance,
-        ),
+        caughtUpTolerance: nonNegativeInt("caughtUpTolerance").default(DEFAULTS.caughtUpTolerance),
         timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
         /** Overrides the incumbent image a HardFork bootstrap runs (read from the cluster otherwise). */
         bootstrapImage: imageReference.optional(),
@@ -108,14 +106,19 @@ const intOrPercent = z.union([
 ]);
 
 const pdbSchema = z
-    .strictObject({ maxUnavailable: intOrPercent.optional(), minAvailable: intOrPercent.optional() })
+    .strictObject({
+        maxUnavailable: intOrPercent.optional(),
+        minAvailable: intOrPercent.optional(),
+    })
     .refine((pdb) => !(pdb.maxUnavailable !== undefined && pdb.minAvailable !== undefined), {
         error: "set only one of maxUnavailable or minAvailable (Kubernetes rejects both)",
     });
 
 const snapshotSchema = z.strictObject({
     url: z.url({ protocol: /^https?$/, error: "url must be an http(s) URL" }),
-    sha256: z.string().regex(/^[a-f0-9]{64}$/, { error: "sha256 must be 64 lower-case hex digits" }),
+    sha256: z
+        .string()
+        .regex(/^[a-f0-9]{64}$/, { error: "sha256 must be 64 lower-case hex digits" }),
 });
 
 export const groupSchema = z.strictObject({

@@ -40,7 +40,10 @@ export async function readIncumbent(
 }
 
 /** A ClusterReader over the Kubernetes API (kubeconfig from $KUBECONFIG or ~/.kube/config). */
-export function kubeClusterReader(access: { kubeconfig?: string; context?: string }): ClusterReader {
+export function kubeClusterReader(access: {
+    kubeconfig?: string;
+    context?: string;
+}): ClusterReader {
     // Loaded lazily: unit tests and `config:check` never need a cluster client.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const kube = require("./kube") as typeof import("./kube");

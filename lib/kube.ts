@@ -71,26 +71,28 @@ export function statusCode(err: unknown): number | undefined {
 export const isNotFound = (err: unknown): boolean => statusCode(err) === 404;
 export const isConflict = (err: unknown): boolean => statusCode(err) === 409;
 
-const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
-const TRANSIENT_NETWORK = new Set([
+// Arrays, not Sets: dynamic providers capture this module by value, and Pulumi's closure
+// serializer turns a captured Set into a plain object whose `has` then throws.
+const TRANSIENT_STATUS = [408, 429, 500, 502, 503, 504];
+const TRANSIENT_NETWORK = [
     "ECONNRESET",
     "ECONNREFUSED",
     "ETIMEDOUT",
     "EPIPE",
     "EAI_AGAIN",
     "UND_ERR_SOCKET",
-]);
+];
 
 /** True for errors worth retrying: throttling, server hiccups and dropped connections. */
 export function isTransient(err: unknown): boolean {
     const status = statusCode(err);
     if (status !== undefined) {
-        return TRANSIENT_STATUS.has(status);
+        return TRANSIENT_STATUS.includes(status);
     }
     let cause: unknown = err;
     for (let depth = 0; cause && depth < 4; depth++) {
         const code = (cause as { code?: unknown }).code;
-        if (typeof code === "string" && TRANSIENT_NETWORK.has(code)) {
+        if (typeof code === "string" && TRANSIENT_NETWORK.includes(code)) {
             return true;
         }
         cause = (cause as { cause?: unknown }).cause;
@@ -143,6 +145,14 @@ export async function withRetry<T>(
             },
         },
     );
+}
+
+/**
+ * Request options that send a JSON merge patch. client-node 1.x sends patches as JSON Patch
+ * unless told otherwise, and a merge patch is what a partial object body means.
+ */
+export function mergePatchOptions() {
+    return k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 }
 
 export { k8s };

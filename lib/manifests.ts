@@ -181,14 +181,22 @@ export function buildBootstrapJob(
     haltHeight: number,
 ): Obj {
     const names = setNames(input);
-    const template = buildPodTemplate({ ...input, image: incumbentImage, upgradeInfo: undefined }, names, haltHeight);
+    const template = buildPodTemplate(
+        { ...input, image: incumbentImage, upgradeInfo: undefined },
+        names,
+        haltHeight,
+    );
     const pod = template.spec as { containers: Obj[]; volumes: Obj[] };
     const node = { ...pod.containers[0] };
     delete node.startupProbe;
     delete node.readinessProbe;
     delete node.livenessProbe;
     // The Job's pods leave out the set label: no StatefulSet, Service or budget may select them.
-    const podLabels = { ...groupLabels(input), [LABEL.component]: "bootstrap", [LABEL.revision]: input.revision };
+    const podLabels = {
+        ...groupLabels(input),
+        [LABEL.component]: "bootstrap",
+        [LABEL.revision]: input.revision,
+    };
     return {
         metadata: metadata(names.bootstrapJob(ordinal), input, {
             annotations: { [ANNOTATION.image]: incumbentImage },
@@ -203,7 +211,10 @@ export function buildBootstrapJob(
                     containers: [node],
                     volumes: [
                         ...pod.volumes,
-                        { name: DATA_VOLUME, persistentVolumeClaim: { claimName: names.pvc(ordinal) } },
+                        {
+                            name: DATA_VOLUME,
+                            persistentVolumeClaim: { claimName: names.pvc(ordinal) },
+                        },
                     ],
                 },
             },
@@ -275,7 +286,16 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
         spec: { ...pdb, selector: { matchLabels: selector } },
     };
 
-    return { names, labels, selector, configMap, peerService, pvcs, statefulSet, podDisruptionBudget };
+    return {
+        names,
+        labels,
+        selector,
+        configMap,
+        peerService,
+        pvcs,
+        statefulSet,
+        podDisruptionBudget,
+    };
 }
 
 /** Ports that clients use: everything but peer-to-peer and metrics. */

@@ -54,7 +54,12 @@ export function planUpgrade(
         return { kind: "create", set, pinRevision, reason: "first deployment: nothing to gate" };
     }
     if (incumbent.set === set && incumbent.revision === desiredRevision) {
-        return { kind: "steady", set, pinRevision, reason: `revision ${desiredRevision} is active` };
+        return {
+            kind: "steady",
+            set,
+            pinRevision,
+            reason: `revision ${desiredRevision} is active`,
+        };
     }
     if (incumbent.set === set) {
         // Only a Rolling set keeps its name across revisions.

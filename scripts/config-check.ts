@@ -7,12 +7,15 @@ import { ConfigError, loadStackConfig } from "../config";
 import { readStackFile } from "../config/stackFile";
 
 const files = process.argv.slice(2);
-const targets = files.length > 0 ? files : readdirSync(".").filter((f) => /^Pulumi\..+\.yaml$/.test(f));
+const targets =
+    files.length > 0 ? files : readdirSync(".").filter((f) => /^Pulumi\..+\.yaml$/.test(f));
 let failed = 0;
 for (const file of targets) {
     try {
         const config = loadStackConfig(readStackFile(file));
-        console.log(`ok   ${file}: ${Object.keys(config.groups).length} group(s) on ${config.network}`);
+        console.log(
+            `ok   ${file}: ${Object.keys(config.groups).length} group(s) on ${config.network}`,
+        );
     } catch (err) {
         failed++;
         console.error(`FAIL ${file}: ${err instanceof ConfigError ? err.message : String(err)}`);

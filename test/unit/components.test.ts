@@ -106,7 +106,9 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
 
     it("carries the standard labels on every Kubernetes object", async () => {
         const resources = await declare(stack());
-        for (const r of resources.filter((x) => x.type.startsWith("kubernetes:") && !x.type.endsWith("Namespace"))) {
+        for (const r of resources.filter(
+            (x) => x.type.startsWith("kubernetes:") && !x.type.endsWith("Namespace"),
+        )) {
             const labels = r.inputs.metadata.labels;
             assert.equal(labels["app.kubernetes.io/part-of"], "chainfleet", r.name);
             assert.equal(labels["app.kubernetes.io/managed-by"], "pulumi", r.name);
@@ -126,7 +128,11 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
         assert.equal(node.securityContext.allowPrivilegeEscalation, false);
         assert.ok(node.resources.requests.cpu && node.resources.requests.memory);
         assert.ok(node.readinessProbe, "readiness probe");
-        assert.notDeepEqual(node.readinessProbe, node.livenessProbe, "readiness is stricter than liveness");
+        assert.notDeepEqual(
+            node.readinessProbe,
+            node.livenessProbe,
+            "readiness is stricter than liveness",
+        );
         assert.ok(node.volumeMounts.some((m: { name: string }) => m.name === "data"));
     });
 
@@ -149,7 +155,11 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
 
     it("uses the configured disruption budget, defaulting to maxUnavailable 1", async () => {
         const byDefault = await declare(stack());
-        assert.equal(only(byDefault, "kubernetes:policy/v1:PodDisruptionBudget")[0].inputs.spec.maxUnavailable, 1);
+        assert.equal(
+            only(byDefault, "kubernetes:policy/v1:PodDisruptionBudget")[0].inputs.spec
+                .maxUnavailable,
+            1,
+        );
         const custom = await declare(stack({ podDisruptionBudget: { minAvailable: 2 } }));
         const spec = only(custom, "kubernetes:policy/v1:PodDisruptionBudget")[0].inputs.spec;
         assert.equal(spec.minAvailable, 2);

@@ -63,40 +63,203 @@ interface Case {
 }
 
 const cases: Case[] = [
-    { rule: "network required", path: "network", value: undefined, message: /network must be a string/ },
-    { rule: "network is a DNS label", path: "network", value: "Sei_Testnet", message: /DNS-1123 label/ },
-    { rule: "chain is known", path: "chain", value: "ethereum", message: /one of sei, cometbft, avalanche/ },
-    { rule: "namespace is a DNS label", path: "namespace", value: "a".repeat(64), message: /at most 63/ },
+    {
+        rule: "network required",
+        path: "network",
+        value: undefined,
+        message: /network must be a string/,
+    },
+    {
+        rule: "network is a DNS label",
+        path: "network",
+        value: "Sei_Testnet",
+        message: /DNS-1123 label/,
+    },
+    {
+        rule: "chain is known",
+        path: "chain",
+        value: "ethereum",
+        message: /one of sei, cometbft, avalanche/,
+    },
+    {
+        rule: "namespace is a DNS label",
+        path: "namespace",
+        value: "a".repeat(64),
+        message: /at most 63/,
+    },
     { rule: "production is a boolean", path: "production", value: "yes", message: /true or false/ },
     { rule: "replicas >= 1", path: "groups.rpc.replicas", value: 0, message: /at least 1/ },
     { rule: "replicas integer", path: "groups.rpc.replicas", value: 1.5, message: /whole number/ },
-    { rule: "replicas required", path: "groups.rpc.replicas", value: undefined, message: /whole number/ },
+    {
+        rule: "replicas required",
+        path: "groups.rpc.replicas",
+        value: undefined,
+        message: /whole number/,
+    },
     { rule: "image non-empty", path: "groups.rpc.image", value: "", message: /must not be empty/ },
-    { rule: "image tag or digest", path: "groups.rpc.image", value: "ghcr.io/sei-protocol/sei", message: /tag or a digest/ },
-    { rule: "image well-formed", path: "groups.rpc.image", value: "ghcr.io/Sei/sei:v1", message: /OCI reference/ },
-    { rule: "storage size quantity", path: "groups.rpc.storage.size", value: "100GB", message: /Kubernetes quantity/ },
-    { rule: "storage required", path: "groups.rpc.storage", value: undefined, message: /expected object/ },
-    { rule: "cpu quantity", path: "groups.rpc.resources", value: { requests: { cpu: "two" } }, at: "groups.rpc.resources.requests.cpu", message: /Kubernetes quantity/ },
-    { rule: "storageClass subdomain", path: "groups.rpc.storage.storageClass", value: "Fast SSD", message: /DNS-1123 subdomain/ },
-    { rule: "strategy known", path: "groups.rpc.update.strategy", value: "Canary", message: /Rolling, BlueGreen, HardFork/ },
-    { rule: "HardFork needs haltHeight", path: "groups.rpc.update", value: { strategy: "HardFork" }, at: "groups.rpc.update.haltHeight", message: /HardFork needs an integer haltHeight > 0/ },
-    { rule: "haltHeight > 0", path: "groups.rpc.update", value: { strategy: "HardFork", haltHeight: 0 }, at: "groups.rpc.update.haltHeight", message: /at least 1/ },
-    { rule: "haltHeight only for HardFork", path: "groups.rpc.update.haltHeight", value: 100, message: /only applies to strategy HardFork/ },
-    { rule: "tolerance >= 0", path: "groups.rpc.update.caughtUpTolerance", value: -1, message: /0 or more/ },
-    { rule: "timeouts positive", path: "groups.rpc.update.timeouts", value: { gateSeconds: 0 }, at: "groups.rpc.update.timeouts.gateSeconds", message: /at least 1/ },
-    { rule: "pdb one of", path: "groups.rpc.podDisruptionBudget", value: { maxUnavailable: 1, minAvailable: 1 }, message: /only one of maxUnavailable or minAvailable/ },
-    { rule: "pdb percent", path: "groups.rpc.podDisruptionBudget", value: { maxUnavailable: "150%" }, at: "groups.rpc.podDisruptionBudget.maxUnavailable", message: /percentage/ },
-    { rule: "snapshot sha256", path: "groups.rpc.snapshot", value: { url: "https://x.example/s.tar", sha256: "abc" }, at: "groups.rpc.snapshot.sha256", message: /64 lower-case hex/ },
-    { rule: "snapshot url", path: "groups.rpc.snapshot", value: { url: "ftp://x.example/s.tar", sha256: "a".repeat(64) }, at: "groups.rpc.snapshot.url", message: /http\(s\) URL/ },
-    { rule: "env names", path: "groups.rpc.env", value: { "BAD-NAME": "1" }, at: "groups.rpc.env.BAD-NAME", message: /env names must be letters/ },
-    { rule: "direct RPC needs URLs", path: "groups.rpc.update.gate", value: { rpc: "direct" }, at: "groups.rpc.update.gate.directUrls", message: /one RPC URL per entrant replica/ },
-    { rule: "gate URLs are http(s)", path: "groups.rpc.update.gate", value: { referenceRpcs: ["tcp://x:1"] }, at: "groups.rpc.update.gate.referenceRpcs.0", message: /http\(s\) URL/ },
-    { rule: "unknown top-level key", path: "grups", value: {}, message: /unknown key; did you mean 'groups'\?/ },
-    { rule: "unknown group key", path: "groups.rpc.replica", value: 1, message: /did you mean 'replicas'\?/ },
-    { rule: "unknown update key", path: "groups.rpc.update.haltHieght", value: 5, message: /did you mean 'haltHeight'\?/ },
-    { rule: "group name DNS-1035", path: "groups.Rpc_1", value: validStack().groups, at: "groups.Rpc_1", message: /DNS-1035/ },
-    { rule: "group name length", path: "groups.a-group-name-that-is-far-too-long-for-kubernetes", value: { replicas: 1, image: "x:1", storage: { size: "1Gi" } }, at: "groups.a-group-name-that-is-far-too-long-for-kubernetes", message: /StatefulSet name .* \(limit 52\); shorten the group name/ },
-    { rule: "no HardFork on avalanche", path: "chain", value: "avalanche", at: "groups.hf.update.strategy", message: /avalanche node has no halt-height flag/ },
+    {
+        rule: "image tag or digest",
+        path: "groups.rpc.image",
+        value: "ghcr.io/sei-protocol/sei",
+        message: /tag or a digest/,
+    },
+    {
+        rule: "image well-formed",
+        path: "groups.rpc.image",
+        value: "ghcr.io/Sei/sei:v1",
+        message: /OCI reference/,
+    },
+    {
+        rule: "storage size quantity",
+        path: "groups.rpc.storage.size",
+        value: "100GB",
+        message: /Kubernetes quantity/,
+    },
+    {
+        rule: "storage required",
+        path: "groups.rpc.storage",
+        value: undefined,
+        message: /expected object/,
+    },
+    {
+        rule: "cpu quantity",
+        path: "groups.rpc.resources",
+        value: { requests: { cpu: "two" } },
+        at: "groups.rpc.resources.requests.cpu",
+        message: /Kubernetes quantity/,
+    },
+    {
+        rule: "storageClass subdomain",
+        path: "groups.rpc.storage.storageClass",
+        value: "Fast SSD",
+        message: /DNS-1123 subdomain/,
+    },
+    {
+        rule: "strategy known",
+        path: "groups.rpc.update.strategy",
+        value: "Canary",
+        message: /Rolling, BlueGreen, HardFork/,
+    },
+    {
+        rule: "HardFork needs haltHeight",
+        path: "groups.rpc.update",
+        value: { strategy: "HardFork" },
+        at: "groups.rpc.update.haltHeight",
+        message: /HardFork needs an integer haltHeight > 0/,
+    },
+    {
+        rule: "haltHeight > 0",
+        path: "groups.rpc.update",
+        value: { strategy: "HardFork", haltHeight: 0 },
+        at: "groups.rpc.update.haltHeight",
+        message: /at least 1/,
+    },
+    {
+        rule: "haltHeight only for HardFork",
+        path: "groups.rpc.update.haltHeight",
+        value: 100,
+        message: /only applies to strategy HardFork/,
+    },
+    {
+        rule: "tolerance >= 0",
+        path: "groups.rpc.update.caughtUpTolerance",
+        value: -1,
+        message: /0 or more/,
+    },
+    {
+        rule: "timeouts positive",
+        path: "groups.rpc.update.timeouts",
+        value: { gateSeconds: 0 },
+        at: "groups.rpc.update.timeouts.gateSeconds",
+        message: /at least 1/,
+    },
+    {
+        rule: "pdb one of",
+        path: "groups.rpc.podDisruptionBudget",
+        value: { maxUnavailable: 1, minAvailable: 1 },
+        message: /only one of maxUnavailable or minAvailable/,
+    },
+    {
+        rule: "pdb percent",
+        path: "groups.rpc.podDisruptionBudget",
+        value: { maxUnavailable: "150%" },
+        at: "groups.rpc.podDisruptionBudget.maxUnavailable",
+        message: /percentage/,
+    },
+    {
+        rule: "snapshot sha256",
+        path: "groups.rpc.snapshot",
+        value: { url: "https://x.example/s.tar", sha256: "abc" },
+        at: "groups.rpc.snapshot.sha256",
+        message: /64 lower-case hex/,
+    },
+    {
+        rule: "snapshot url",
+        path: "groups.rpc.snapshot",
+        value: { url: "ftp://x.example/s.tar", sha256: "a".repeat(64) },
+        at: "groups.rpc.snapshot.url",
+        message: /http\(s\) URL/,
+    },
+    {
+        rule: "env names",
+        path: "groups.rpc.env",
+        value: { "BAD-NAME": "1" },
+        at: "groups.rpc.env.BAD-NAME",
+        message: /env names must be letters/,
+    },
+    {
+        rule: "direct RPC needs URLs",
+        path: "groups.rpc.update.gate",
+        value: { rpc: "direct" },
+        at: "groups.rpc.update.gate.directUrls",
+        message: /one RPC URL per entrant replica/,
+    },
+    {
+        rule: "gate URLs are http(s)",
+        path: "groups.rpc.update.gate",
+        value: { referenceRpcs: ["tcp://x:1"] },
+        at: "groups.rpc.update.gate.referenceRpcs.0",
+        message: /http\(s\) URL/,
+    },
+    {
+        rule: "unknown top-level key",
+        path: "grups",
+        value: {},
+        message: /unknown key; did you mean 'groups'\?/,
+    },
+    {
+        rule: "unknown group key",
+        path: "groups.rpc.replica",
+        value: 1,
+        message: /did you mean 'replicas'\?/,
+    },
+    {
+        rule: "unknown update key",
+        path: "groups.rpc.update.haltHieght",
+        value: 5,
+        message: /did you mean 'haltHeight'\?/,
+    },
+    {
+        rule: "group name DNS-1035",
+        path: "groups.Rpc_1",
+        value: validStack().groups,
+        at: "groups.Rpc_1",
+        message: /DNS-1035/,
+    },
+    {
+        rule: "group name length",
+        path: "groups.a-group-name-that-is-far-too-long-for-kubernetes",
+        value: { replicas: 1, image: "x:1", storage: { size: "1Gi" } },
+        at: "groups.a-group-name-that-is-far-too-long-for-kubernetes",
+        message: /StatefulSet name .* \(limit 52\); shorten the group name/,
+    },
+    {
+        rule: "no HardFork on avalanche",
+        path: "chain",
+        value: "avalanche",
+        at: "groups.hf.update.strategy",
+        message: /avalanche node has no halt-height flag/,
+    },
 ];
 
 describe("config validation", () => {
@@ -159,7 +322,10 @@ describe("config validation", () => {
 
     it("accepts a digest-pinned image", () => {
         const digest = `ghcr.io/sei-protocol/sei@sha256:${"a".repeat(64)}`;
-        assert.equal(parseStackConfig(withValue("groups.rpc.image", digest)).groups.rpc.image, digest);
+        assert.equal(
+            parseStackConfig(withValue("groups.rpc.image", digest)).groups.rpc.image,
+            digest,
+        );
     });
 });
 
@@ -171,7 +337,11 @@ describe("raw Pulumi config", () => {
             "chainfleet:groups": '{"a":{"replicas":1}}',
             "kubernetes:context": "ignored",
         });
-        assert.deepEqual(raw, { network: "dev", production: "true", groups: { a: { replicas: 1 } } });
+        assert.deepEqual(raw, {
+            network: "dev",
+            production: "true",
+            groups: { a: { replicas: 1 } },
+        });
     });
 
     it("reads production=true from its string form", () => {

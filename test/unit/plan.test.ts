@@ -12,16 +12,74 @@ const cases: {
     set: string;
 }[] = [
     { name: "first Rolling deployment", strategy: "Rolling", kind: "create", set: "rpc" },
-    { name: "first BlueGreen deployment", strategy: "BlueGreen", kind: "create", set: "rpc-bbbbbbbb" },
-    { name: "first HardFork deployment", strategy: "HardFork", kind: "create", set: "rpc-bbbbbbbb" },
-    { name: "Rolling, unchanged", strategy: "Rolling", incumbent: { set: "rpc", revision: "bbbbbbbb" }, kind: "steady", set: "rpc" },
-    { name: "Rolling, new revision", strategy: "Rolling", incumbent: { set: "rpc", revision: "aaaaaaaa" }, kind: "inPlace", set: "rpc" },
-    { name: "BlueGreen, unchanged", strategy: "BlueGreen", incumbent: { set: "rpc-bbbbbbbb", revision: "bbbbbbbb" }, kind: "steady", set: "rpc-bbbbbbbb" },
-    { name: "BlueGreen, new revision", strategy: "BlueGreen", incumbent: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" }, kind: "blueGreen", set: "rpc-bbbbbbbb" },
-    { name: "HardFork, new revision", strategy: "HardFork", incumbent: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" }, kind: "hardFork", set: "rpc-bbbbbbbb" },
-    { name: "HardFork after the fork (switched)", strategy: "HardFork", incumbent: { set: "rpc-bbbbbbbb", revision: "bbbbbbbb" }, kind: "steady", set: "rpc-bbbbbbbb" },
-    { name: "Rolling -> BlueGreen", strategy: "BlueGreen", incumbent: { set: "rpc", revision: "bbbbbbbb" }, kind: "blueGreen", set: "rpc-bbbbbbbb" },
-    { name: "BlueGreen -> Rolling (gated like blue-green)", strategy: "Rolling", incumbent: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" }, kind: "blueGreen", set: "rpc" },
+    {
+        name: "first BlueGreen deployment",
+        strategy: "BlueGreen",
+        kind: "create",
+        set: "rpc-bbbbbbbb",
+    },
+    {
+        name: "first HardFork deployment",
+        strategy: "HardFork",
+        kind: "create",
+        set: "rpc-bbbbbbbb",
+    },
+    {
+        name: "Rolling, unchanged",
+        strategy: "Rolling",
+        incumbent: { set: "rpc", revision: "bbbbbbbb" },
+        kind: "steady",
+        set: "rpc",
+    },
+    {
+        name: "Rolling, new revision",
+        strategy: "Rolling",
+        incumbent: { set: "rpc", revision: "aaaaaaaa" },
+        kind: "inPlace",
+        set: "rpc",
+    },
+    {
+        name: "BlueGreen, unchanged",
+        strategy: "BlueGreen",
+        incumbent: { set: "rpc-bbbbbbbb", revision: "bbbbbbbb" },
+        kind: "steady",
+        set: "rpc-bbbbbbbb",
+    },
+    {
+        name: "BlueGreen, new revision",
+        strategy: "BlueGreen",
+        incumbent: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" },
+        kind: "blueGreen",
+        set: "rpc-bbbbbbbb",
+    },
+    {
+        name: "HardFork, new revision",
+        strategy: "HardFork",
+        incumbent: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" },
+        kind: "hardFork",
+        set: "rpc-bbbbbbbb",
+    },
+    {
+        name: "HardFork after the fork (switched)",
+        strategy: "HardFork",
+        incumbent: { set: "rpc-bbbbbbbb", revision: "bbbbbbbb" },
+        kind: "steady",
+        set: "rpc-bbbbbbbb",
+    },
+    {
+        name: "Rolling -> BlueGreen",
+        strategy: "BlueGreen",
+        incumbent: { set: "rpc", revision: "bbbbbbbb" },
+        kind: "blueGreen",
+        set: "rpc-bbbbbbbb",
+    },
+    {
+        name: "BlueGreen -> Rolling (gated like blue-green)",
+        strategy: "Rolling",
+        incumbent: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" },
+        kind: "blueGreen",
+        set: "rpc",
+    },
 ];
 
 describe("planUpgrade", () => {
@@ -31,14 +89,18 @@ describe("planUpgrade", () => {
             assert.equal(plan.kind, c.kind);
             assert.equal(plan.set, c.set);
             assert.equal(plan.pinRevision, c.strategy !== "Rolling");
-            const replaces = c.kind === "blueGreen" || c.kind === "hardFork" || c.kind === "inPlace";
+            const replaces =
+                c.kind === "blueGreen" || c.kind === "hardFork" || c.kind === "inPlace";
             assert.equal(plan.incumbent, replaces ? c.incumbent : undefined);
         });
     }
 });
 
 describe("readIncumbent", () => {
-    function reader(selector?: Record<string, string>, sts?: Record<string, unknown>): ClusterReader {
+    function reader(
+        selector?: Record<string, string>,
+        sts?: Record<string, unknown>,
+    ): ClusterReader {
         return {
             serviceSelector: async () => selector,
             statefulSet: async () => sts,
@@ -62,12 +124,20 @@ describe("readIncumbent", () => {
             "ns",
             "rpc",
         );
-        assert.deepEqual(found, { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", image: "sei:v1", replicas: 3 });
+        assert.deepEqual(found, {
+            set: "rpc-aaaaaaaa",
+            revision: "aaaaaaaa",
+            image: "sei:v1",
+            replicas: 3,
+        });
     });
 
     it("takes a Rolling set's revision from its StatefulSet label", async () => {
         const found = await readIncumbent(
-            reader({ "chainfleet.io/set": "rpc" }, { image: "sei:v1", replicas: 1, revision: "cccccccc" }),
+            reader(
+                { "chainfleet.io/set": "rpc" },
+                { image: "sei:v1", replicas: 1, revision: "cccccccc" },
+            ),
             "ns",
             "rpc",
         );

@@ -41,7 +41,10 @@ const podShapingEdits: [string, (g: GroupConfig) => GroupConfig][] = [
     ["resources", (g) => ({ ...g, resources: { requests: { cpu: "3" } } })],
     ["storage", (g) => ({ ...g, storage: { ...g.storage, size: "9999Ti" } })],
     ["configFiles", (g) => ({ ...g, configFiles: { "app.toml": "x = 1" } })],
-    ["snapshot", (g) => ({ ...g, snapshot: { url: "https://s.example/a.tar", sha256: "b".repeat(64) } })],
+    [
+        "snapshot",
+        (g) => ({ ...g, snapshot: { url: "https://s.example/a.tar", sha256: "b".repeat(64) } }),
+    ],
 ];
 
 /** Edits that do not shape pods: the revision must stay. */
@@ -63,7 +66,10 @@ describe("revision hash", () => {
                 const reordered = JSON.parse(canonicalJson(g)) as GroupConfig;
                 const reversed = Object.fromEntries(Object.entries(g).reverse()) as GroupConfig;
                 const r = revisionOf("cometbft", g);
-                return r === revisionOf("cometbft", reordered) && r === revisionOf("cometbft", reversed);
+                return (
+                    r === revisionOf("cometbft", reordered) &&
+                    r === revisionOf("cometbft", reversed)
+                );
             }),
         );
     });
@@ -71,7 +77,10 @@ describe("revision hash", () => {
     for (const [what, edit] of podShapingEdits) {
         it(`changes when ${what} changes`, () => {
             fc.assert(
-                fc.property(groupArb, (g) => revisionOf("cometbft", g) !== revisionOf("cometbft", edit(g))),
+                fc.property(
+                    groupArb,
+                    (g) => revisionOf("cometbft", g) !== revisionOf("cometbft", edit(g)),
+                ),
             );
         });
     }
@@ -83,7 +92,10 @@ describe("revision hash", () => {
     for (const [what, edit] of neutralEdits) {
         it(`does not change when ${what} changes`, () => {
             fc.assert(
-                fc.property(groupArb, (g) => revisionOf("cometbft", g) === revisionOf("cometbft", edit(g))),
+                fc.property(
+                    groupArb,
+                    (g) => revisionOf("cometbft", g) === revisionOf("cometbft", edit(g)),
+                ),
             );
         });
     }
@@ -91,6 +103,9 @@ describe("revision hash", () => {
 
 describe("canonicalJson", () => {
     it("sorts keys at every depth and drops undefined", () => {
-        assert.equal(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 0 }], c: undefined } }), '{"a":{"d":[2,{"y":0,"z":1}]},"b":1}');
+        assert.equal(
+            canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 0 }], c: undefined } }),
+            '{"a":{"d":[2,{"y":0,"z":1}]},"b":1}',
+        );
     });
 });

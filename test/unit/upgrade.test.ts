@@ -30,13 +30,19 @@ async function declare(
             },
         },
     });
-    const fleet = new Fleet("testnet", { config, incumbents: { rpc: incumbent }, kube: { kubeconfig: "/kc" } });
+    const fleet = new Fleet("testnet", {
+        config,
+        incumbents: { rpc: incumbent },
+        kube: { kubeconfig: "/kc" },
+    });
     await settled(fleet, mocks);
     return mocks.resources;
 }
 
 const dynamic = (resources: Recorded[], kind: string) =>
-    resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic") && r.type.endsWith(`:${kind}`));
+    resources.filter(
+        (r) => r.type.startsWith("pulumi-nodejs:dynamic") && r.type.endsWith(`:${kind}`),
+    );
 const statefulSets = (resources: Recorded[]) =>
     resources.filter((r) => r.type === "kubernetes:apps/v1:StatefulSet").map((r) => r.inputs);
 
@@ -47,7 +53,9 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         assert.equal(dynamic(resources, "HeightGate").length, 0);
         assert.equal(dynamic(resources, "TrafficSwitch").length, 0);
         const [sts] = statefulSets(resources);
-        const stable = resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.metadata.name === "rpc");
+        const stable = resources.find(
+            (r) => r.type === "kubernetes:core/v1:Service" && r.inputs.metadata.name === "rpc",
+        );
         assert.deepEqual(stable?.inputs.spec.selector, sts.spec.selector.matchLabels);
     });
 
@@ -55,7 +63,11 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         const first = await declare("cometbft", { strategy: "BlueGreen" });
         const [sts] = statefulSets(first);
         const revision = sts.metadata.labels["chainfleet.io/revision"];
-        const again = await declare("cometbft", { strategy: "BlueGreen" }, { set: sts.metadata.name, revision });
+        const again = await declare(
+            "cometbft",
+            { strategy: "BlueGreen" },
+            { set: sts.metadata.name, revision },
+        );
         assert.deepEqual(statefulSets(again), [sts]);
         assert.equal(dynamic(again, "HeightGate").length, 0);
     });
@@ -64,11 +76,19 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         const incumbent = { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", image: "old:v1" };
         const resources = await declare(
             "cometbft",
-            { strategy: "BlueGreen", caughtUpTolerance: 3, gate: { rpc: "direct", directUrls: ["http://127.0.0.1:1", "http://127.0.0.1:2"] } },
+            {
+                strategy: "BlueGreen",
+                caughtUpTolerance: 3,
+                gate: { rpc: "direct", directUrls: ["http://127.0.0.1:1", "http://127.0.0.1:2"] },
+            },
             incumbent,
         );
         const sets = statefulSets(resources);
-        assert.equal(sets.length, 1, "only the entrant is declared; the incumbent goes after the switch");
+        assert.equal(
+            sets.length,
+            1,
+            "only the entrant is declared; the incumbent goes after the switch",
+        );
         const entrant = sets[0];
         assert.notEqual(entrant.metadata.name, incumbent.set);
         const [gate] = dynamic(resources, "HeightGate");
@@ -87,14 +107,20 @@ describe("NodeDeployment upgrade plans under mocks", () => {
     });
 
     it("HardFork: bootstrap Jobs run the incumbent image to H-1 on the entrant volumes", async () => {
-        const incumbent = { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", image: "ghcr.io/sei-protocol/sei:v6.0.0" };
+        const incumbent = {
+            set: "rpc-aaaaaaaa",
+            revision: "aaaaaaaa",
+            image: "ghcr.io/sei-protocol/sei:v6.0.0",
+        };
         const resources = await declare(
             "sei",
             { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" },
             incumbent,
         );
         const [entrant] = statefulSets(resources);
-        const pvcs = resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim").map((r) => r.inputs.metadata.name);
+        const pvcs = resources
+            .filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim")
+            .map((r) => r.inputs.metadata.name);
         const bootstraps = dynamic(resources, "Bootstrap");
         assert.equal(bootstraps.length, 2);
         bootstraps.forEach((b, ordinal) => {
@@ -104,17 +130,40 @@ describe("NodeDeployment upgrade plans under mocks", () => {
             const argv = [...pod.containers[0].command, ...pod.containers[0].args].join(" ");
             assert.match(argv, /--halt-height 999\b/, "halts at H-1");
             assert.equal(b.inputs.haltHeight, 999);
-            assert.ok(b.inputs.haltExitCodes.includes(130), "Sei's halt exit code counts as success");
-            const claim = pod.volumes.find((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim);
-            assert.equal(claim.persistentVolumeClaim.claimName, `data-${entrant.metadata.name}-${ordinal}`);
-            assert.ok(pvcs.includes(claim.persistentVolumeClaim.claimName), "the entrant's own volume");
+            assert.ok(
+                b.inputs.haltExitCodes.includes(130),
+                "Sei's halt exit code counts as success",
+            );
+            const claim = pod.volumes.find(
+                (v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim,
+            );
+            assert.equal(
+                claim.persistentVolumeClaim.claimName,
+                `data-${entrant.metadata.name}-${ordinal}`,
+            );
+            assert.ok(
+                pvcs.includes(claim.persistentVolumeClaim.claimName),
+                "the entrant's own volume",
+            );
             assert.equal(pod.restartPolicy, "Never");
-            assert.equal(job.spec.template.metadata.labels["chainfleet.io/set"], undefined, "no set selects Job pods");
+            assert.equal(
+                job.spec.template.metadata.labels["chainfleet.io/set"],
+                undefined,
+                "no set selects Job pods",
+            );
         });
         const node = entrant.spec.template.spec.containers[0];
-        assert.equal(node.image, "ghcr.io/sei-protocol/sei:v6.1.0", "the entrant runs the new image");
-        const init = entrant.spec.template.spec.initContainers.find((c: { name: string }) => c.name === "upgrade-info");
-        const info = JSON.parse(init.env.find((e: { name: string }) => e.name === "UPGRADE_INFO").value);
+        assert.equal(
+            node.image,
+            "ghcr.io/sei-protocol/sei:v6.1.0",
+            "the entrant runs the new image",
+        );
+        const init = entrant.spec.template.spec.initContainers.find(
+            (c: { name: string }) => c.name === "upgrade-info",
+        );
+        const info = JSON.parse(
+            init.env.find((e: { name: string }) => e.name === "UPGRADE_INFO").value,
+        );
         assert.deepEqual(info, { name: "v6.1.0", height: 1000, info: "" });
         const [gate] = dynamic(resources, "HeightGate");
         assert.equal(gate.inputs.mode, "running");
@@ -123,7 +172,11 @@ describe("NodeDeployment upgrade plans under mocks", () => {
 
     it("HardFork without a known incumbent image fails, naming the fix", async () => {
         await assert.rejects(
-            declare("sei", { strategy: "HardFork", haltHeight: 1000 }, { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" }),
+            declare(
+                "sei",
+                { strategy: "HardFork", haltHeight: 1000 },
+                { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" },
+            ),
             /set update.bootstrapImage/,
         );
     });

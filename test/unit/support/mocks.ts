@@ -28,7 +28,11 @@ export function useRecordingMocks(): Recorder {
         await pulumi.runtime.setMocks(
             {
                 newResource: (args) => {
-                    recorder.resources.push({ type: args.type, name: args.name, inputs: args.inputs });
+                    recorder.resources.push({
+                        type: args.type,
+                        name: args.name,
+                        inputs: args.inputs,
+                    });
                     return { id: `${args.name}-id`, state: args.inputs };
                 },
                 call: (args) => args.inputs,
