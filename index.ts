@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Fleet } from "./components/Fleet";
 import { loadStackConfig } from "./config";
 import { readIncumbents } from "./lib/incumbent";
+import { planPreprod } from "./lib/preprod";
 
 export = async () => {
     const config = loadStackConfig(pulumi.runtime.allConfig());
@@ -16,12 +17,22 @@ export = async () => {
         context: new pulumi.Config("kubernetes").get("context"),
     };
     const incumbents = await readIncumbents(config, kube);
-    const fleet = new Fleet(config.network, { config, incumbents, kube });
+    const preprod = planPreprod(config, new Date());
+    for (const warning of preprod?.selection.warnings ?? []) {
+        pulumi.log.warn(`preprod: ${warning}`);
+    }
+    const fleet = new Fleet(config.network, { config, incumbents, kube, preprod });
     return {
         network: config.network,
         namespace: fleet.namespace.metadata.name,
         revisions: fleet.revisions(),
         plans: fleet.plans(),
+        preprod: preprod && {
+            epoch: preprod.selection.epoch,
+            percent: preprod.selection.percent,
+            nodes: preprod.selection.selected,
+            groups: preprod.groups,
+        },
         stableServices: Object.fromEntries(
             Object.entries(fleet.deployments).map(([g, d]) => [g, d.stableService.metadata.name]),
         ),

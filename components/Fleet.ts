@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
 import type { KubeAccessInputs } from "../dynamic-providers";
 import type { Incumbent } from "../lib/plan";
+import type { PreprodPlan } from "../lib/preprod";
 import { NodeDeployment } from "./NodeDeployment";
 
 export const FLEET_TYPE = "chainfleet:fleet:Fleet";
@@ -16,6 +17,8 @@ export interface FleetArgs {
     incumbents?: Record<string, Incumbent | undefined>;
     /** How the dynamic providers reach the cluster. */
     kube?: KubeAccessInputs;
+    /** The preprod cohort of this run (lib/preprod.ts). */
+    preprod?: PreprodPlan;
 }
 
 export class Fleet extends pulumi.ComponentResource {
@@ -43,6 +46,8 @@ export class Fleet extends pulumi.ComponentResource {
                     config: groupConfig,
                     incumbent: args.incumbents?.[group],
                     kube: args.kube,
+                    cohort: args.preprod?.groups[group],
+                    snapshotImage: config.snapshotImage,
                 },
                 { parent: this, dependsOn: [this.namespace] },
             );

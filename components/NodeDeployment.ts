@@ -21,10 +21,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { adapterFor, portFor } from "../chains";
 import type { Chain, GroupConfig } from "../config/schema";
 import { Bootstrap, HeightGate, KubeAccessInputs, TrafficSwitch } from "../dynamic-providers";
-import { setSelector } from "../lib/labels";
+import { LABEL, setSelector } from "../lib/labels";
 import { NodeGroupInput, buildBootstrapJob, buildStableService } from "../lib/manifests";
 import { groupNames } from "../lib/names";
 import { Incumbent, UpgradePlan, planUpgrade } from "../lib/plan";
+import type { GroupCohort } from "../lib/preprod";
 import { revisionOf } from "../lib/revision";
 import { NodeGroup } from "./NodeGroup";
 
@@ -40,8 +41,10 @@ export interface NodeDeploymentArgs {
     incumbent?: Incumbent;
     /** How the dynamic providers reach the cluster. */
     kube?: KubeAccessInputs;
-    /** Extra pod labels (the preprod cohort marker). */
-    podLabels?: Record<string, string>;
+    /** This group's share of the preprod cohort, run as a set of its own. */
+    cohort?: GroupCohort;
+    /** Image of the snapshot-restore init container. */
+    snapshotImage?: string;
 }
 
 export class NodeDeployment extends pulumi.ComponentResource {
@@ -51,10 +54,16 @@ export class NodeDeployment extends pulumi.ComponentResource {
     public readonly nodeGroup: NodeGroup;
     public readonly gate?: HeightGate;
     public readonly trafficSwitch?: TrafficSwitch;
+    public readonly preprod?: NodeGroup;
 
     constructor(name: string, args: NodeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super(NODE_DEPLOYMENT_TYPE, name, {}, opts);
-        const { config, incumbent } = args;
+        const { incumbent } = args;
+        // The cohort's nodes come out of the group's own count.
+        const config = {
+            ...args.config,
+            replicas: args.config.replicas - (args.cohort?.replicas ?? 0),
+        };
         const adapter = adapterFor(args.chain);
         const identity = { network: args.network, chain: args.chain, group: args.group };
         const update = config.update;
@@ -70,7 +79,7 @@ export class NodeDeployment extends pulumi.ComponentResource {
             pinRevision: this.plan.pinRevision,
             config,
             adapter,
-            podLabels: args.podLabels,
+            snapshotImage: args.snapshotImage,
             upgradeInfo:
                 update.strategy === "HardFork" && update.upgradeName && adapter.supportsHaltHeight
                     ? { name: update.upgradeName, height: update.haltHeight! }
@@ -110,6 +119,27 @@ export class NodeDeployment extends pulumi.ComponentResource {
             { ...input, beforeStart },
             { parent: this },
         );
+
+        if (args.cohort) {
+            const cohortConfig = {
+                ...args.config,
+                image: args.cohort.image,
+                replicas: args.cohort.replicas,
+            };
+            this.preprod = new NodeGroup(
+                `${name}-preprod`,
+                {
+                    ...input,
+                    config: cohortConfig,
+                    revision: revisionOf(args.chain, cohortConfig),
+                    pinRevision: false,
+                    variant: "preprod",
+                    upgradeInfo: undefined,
+                    podLabels: { [LABEL.preprod]: "true" },
+                },
+                { parent: this },
+            );
+        }
 
         this.stableService = new k8s.core.v1.Service(
             `${name}-stable`,

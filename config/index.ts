@@ -6,7 +6,15 @@
  */
 import { closest } from "fastest-levenshtein";
 import { z } from "zod";
-import { StackConfig, crossKeyProblems, stackSchema } from "./schema";
+import * as path from "node:path";
+import { Catalog, isMutableReference, loadCatalog, resolveImage } from "../lib/catalog";
+import {
+    GroupConfig,
+    ParsedStackConfig,
+    StackConfig,
+    crossKeyProblems,
+    stackSchema,
+} from "./schema";
 
 export * from "./schema";
 
@@ -68,17 +76,78 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
             rule: p.message,
         })),
     ];
-    if (!result.success || problems.length > 0) {
+    const resolved = result.success ? resolveImages(result.data, problems) : undefined;
+    if (!resolved || problems.length > 0) {
         // Sorted by key path so the problems of one group stand together.
         throw new ConfigError(problems.sort((a, b) => a.path.localeCompare(b.path)));
     }
-    const config = result.data;
-    return { ...config, namespace: config.namespace ?? config.network };
+    return { ...resolved, namespace: resolved.namespace ?? resolved.network };
 }
 
 /** Reads and validates the current stack's config from the Pulumi runtime. */
 export function loadStackConfig(all: Record<string, string>): StackConfig {
     return parseStackConfig(rawStackConfig(all));
+}
+
+/** The image catalog groups may name with `catalogImage`. */
+export const CATALOG_PATH = path.join(__dirname, "..", "catalog", "images.yaml");
+
+/**
+ * Resolves `catalogImage` entries to images (the entry must serve the stack's chain), then holds
+ * production stacks to digest-pinned images: a tag can be moved under a running fleet, a digest
+ * cannot. Problems are appended to `problems`.
+ */
+function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): StackConfig {
+    let catalog: Catalog | undefined;
+    const groups: Record<string, GroupConfig> = {};
+    for (const [name, group] of Object.entries(config.groups)) {
+        let image = group.image ?? "";
+        if (group.catalogImage) {
+            const at = `groups.${name}.catalogImage`;
+            try {
+                catalog ??= loadCatalog(CATALOG_PATH);
+                const entry = resolveImage(catalog, group.catalogImage);
+                image = entry.image;
+                if (entry.adapter !== config.chain) {
+                    problems.push({
+                        path: at,
+                        value: show(group.catalogImage),
+                        rule: `catalog entry is a ${entry.adapter} image, but the stack's chain is ${config.chain}`,
+                    });
+                }
+            } catch (err) {
+                problems.push({ path: at, value: show(group.catalogImage), rule: errorText(err) });
+            }
+        }
+        groups[name] = { ...group, image };
+    }
+    if (config.production) {
+        const pinned: [string, string | undefined][] = [
+            ...Object.entries(groups).flatMap(([name, g]): [string, string | undefined][] => [
+                [`groups.${name}.${g.catalogImage ? "catalogImage" : "image"}`, g.image],
+                [`groups.${name}.update.bootstrapImage`, g.update.bootstrapImage],
+            ]),
+            ["preprod.image", config.preprod?.image],
+            ...Object.entries(config.preprod?.images ?? {}).map(([g, ref]): [string, string] => [
+                `preprod.images.${g}`,
+                ref,
+            ]),
+        ];
+        for (const [at, ref] of pinned) {
+            if (ref && isMutableReference(ref)) {
+                problems.push({
+                    path: at,
+                    value: show(ref),
+                    rule: "production stacks need digest-pinned images (repo@sha256:<64 hex>): a tag can move under a running fleet",
+                });
+            }
+        }
+    }
+    return { ...config, groups };
+}
+
+function errorText(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
 }
 
 function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {

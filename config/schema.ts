@@ -5,6 +5,8 @@
  */
 import { z } from "zod";
 import { adapterFor } from "../chains";
+import { PreprodConfigSchema } from "../lib/cohort";
+import { SnapshotConfigSchema } from "../lib/snapshot";
 import { nameLengthProblems } from "../lib/names";
 import {
     DNS1035_LABEL,
@@ -19,6 +21,9 @@ import {
 
 export const CHAINS = ["sei", "cometbft", "avalanche"] as const;
 export const UPDATE_STRATEGIES = ["Rolling", "BlueGreen", "HardFork"] as const;
+
+/** BusyBox has wget, sha256sum and tar: enough for .tar and .tar.gz snapshots. */
+export const DEFAULT_SNAPSHOT_IMAGE = "docker.io/library/busybox:1.36";
 
 /** Defaults, named so the README and the code agree. */
 export const DEFAULTS = {
@@ -114,16 +119,15 @@ const pdbSchema = z
         error: "set only one of maxUnavailable or minAvailable (Kubernetes rejects both)",
     });
 
-const snapshotSchema = z.strictObject({
-    url: z.url({ protocol: /^https?$/, error: "url must be an http(s) URL" }),
-    sha256: z
-        .string()
-        .regex(/^[a-f0-9]{64}$/, { error: "sha256 must be 64 lower-case hex digits" }),
-});
-
 export const groupSchema = z.strictObject({
     replicas: positiveInt("replicas"),
-    image: imageReference,
+    /** The node image; or name a catalog entry with `catalogImage` instead. */
+    image: imageReference.optional(),
+    /** An entry of catalog/images.yaml, resolved to its (checked, digest-pinned) image. */
+    catalogImage: z
+        .string()
+        .regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, { error: "catalogImage must name a catalog entry" })
+        .optional(),
     args: z.array(z.string()).optional(),
     env: z
         .record(
@@ -146,7 +150,7 @@ export const groupSchema = z.strictObject({
             .regex(DNS1123_SUBDOMAIN, { error: "storageClass must be a DNS-1123 subdomain" })
             .optional(),
     }),
-    snapshot: snapshotSchema.optional(),
+    snapshot: SnapshotConfigSchema.optional(),
     update: updateSchema.default(updateSchema.parse({ strategy: "Rolling" })),
     podDisruptionBudget: pdbSchema.optional(),
 });
@@ -157,6 +161,9 @@ export const stackSchema = z.strictObject({
     namespace: dns1123Label("namespace").optional(),
     production: booleanFlag("production").default(false),
     groups: z.record(z.string(), groupSchema),
+    preprod: PreprodConfigSchema.optional(),
+    /** Image of the snapshot-restore init container: needs sh, wget or curl, sha256sum, tar. */
+    snapshotImage: imageReference.default(DEFAULT_SNAPSHOT_IMAGE),
 });
 
 /**
@@ -173,8 +180,36 @@ export function crossKeyProblems(
     if (groups === null || typeof groups !== "object" || Array.isArray(groups)) {
         return problems;
     }
+    const groupNames = Object.keys(groups as Record<string, unknown>);
+    const preprod = (raw.preprod ?? {}) as Record<string, unknown>;
+    const preprodGroupRefs: [(string | number)[], unknown][] = [
+        ...Object.keys((preprod.images ?? {}) as object).map(
+            (g): [(string | number)[], unknown] => [["preprod", "images", g], g],
+        ),
+        ...(Array.isArray((preprod.optOut as { groups?: unknown })?.groups)
+            ? ((preprod.optOut as { groups: unknown[] }).groups.map(
+                  (g, i): [(string | number)[], unknown] => [["preprod", "optOut", "groups", i], g],
+              ) ?? [])
+            : []),
+    ];
+    for (const [path, g] of preprodGroupRefs) {
+        if (typeof g === "string" && !groupNames.includes(g)) {
+            problems.push({
+                path,
+                input: g,
+                message: `no group named '${g}' (groups: ${groupNames.join(", ")})`,
+            });
+        }
+    }
     for (const [name, group] of Object.entries(groups as Record<string, unknown>)) {
         const fields = (group ?? {}) as Record<string, unknown>;
+        if ((fields.image === undefined) === (fields.catalogImage === undefined)) {
+            problems.push({
+                path: ["groups", name, "image"],
+                input: fields.image,
+                message: "set exactly one of image or catalogImage",
+            });
+        }
         if (!DNS1035_LABEL.test(name)) {
             problems.push({
                 path: ["groups", name],
@@ -200,8 +235,13 @@ export function crossKeyProblems(
     return problems;
 }
 
+type ParsedGroup = z.output<typeof groupSchema>;
+/** A group once its catalog entry, if any, is resolved: `image` is always there. */
+export type GroupConfig = Omit<ParsedGroup, "image"> & { image: string };
 export type StackConfigInput = z.input<typeof stackSchema>;
-export type StackConfig = z.output<typeof stackSchema>;
-export type GroupConfig = z.output<typeof groupSchema>;
+export type StackConfig = Omit<z.output<typeof stackSchema>, "groups"> & {
+    groups: Record<string, GroupConfig>;
+};
+export type ParsedStackConfig = z.output<typeof stackSchema>;
 export type UpdateConfig = GroupConfig["update"];
 export type Chain = (typeof CHAINS)[number];

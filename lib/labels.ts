@@ -16,6 +16,7 @@ export const LABEL = {
 
 export const ANNOTATION = {
     image: "chainfleet.io/image",
+    snapshotScript: "chainfleet.io/snapshot-script-sha256",
     skipAwait: "pulumi.com/skipAwait",
 } as const;
 

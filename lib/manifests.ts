@@ -5,7 +5,8 @@
  */
 import { UPGRADE_INFO_PATH, upgradeInfoJson } from "../chains/cosmos";
 import type { ChainAdapter } from "../chains/types";
-import type { GroupConfig } from "../config/schema";
+import { DEFAULT_SNAPSHOT_IMAGE, type GroupConfig } from "../config/schema";
+import { buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
 import { DATA_VOLUME, GroupNames, groupNames } from "./names";
 
@@ -35,11 +36,15 @@ export interface NodeGroupInput extends GroupIdentity {
     image?: string;
     /** Extra labels for the pods (e.g. the preprod cohort marker). */
     podLabels?: Record<string, string>;
+    /** A second set of the same group (the preprod cohort): named `<group>-<variant>`. */
+    variant?: string;
     /**
      * HardFork entrants of Cosmos chains: the upgrade the new binary must find in
      * `data/upgrade-info.json`, which a node halted with --halt-height never writes.
      */
     upgradeInfo?: { name: string; height: number };
+    /** Image of the snapshot-restore init container (when the group has a snapshot). */
+    snapshotImage?: string;
 }
 
 export interface NodeGroupManifests {
@@ -66,7 +71,8 @@ function setLabels(input: NodeGroupInput): Record<string, string> {
 }
 
 export function setNames(input: NodeGroupInput): GroupNames {
-    return groupNames(input.group, input.pinRevision ? input.revision : undefined);
+    const base = input.variant ? `${input.group}-${input.variant}` : input.group;
+    return groupNames(base, input.pinRevision ? input.revision : undefined);
 }
 
 /** The claim spec shared by the explicit PVCs and the StatefulSet's template (they must agree). */
@@ -93,10 +99,19 @@ export function buildPodTemplate(
         { name: "CHAINFLEET_PEER_SERVICE", value: names.peerService },
     ];
     const image = input.image ?? config.image;
+    const restore = snapshotRestore(input, names);
+    const initContainers = [
+        ...(restore ? [restore.container] : []),
+        ...(input.upgradeInfo ? [upgradeInfoContainer(input, image)] : []),
+    ];
     return {
         metadata: {
             labels: { ...setLabels(input), ...(input.podLabels ?? {}) },
-            annotations: { [ANNOTATION.image]: image },
+            annotations: {
+                [ANNOTATION.image]: image,
+                // The restore script ships in the ConfigMap; a new script must restart pods.
+                ...(restore ? { [ANNOTATION.snapshotScript]: restore.scriptSha256 } : {}),
+            },
         },
         spec: {
             securityContext: {
@@ -139,10 +154,30 @@ export function buildPodTemplate(
                     ],
                 },
             ],
-            ...(input.upgradeInfo ? { initContainers: [upgradeInfoContainer(input, image)] } : {}),
-            volumes: [{ name: "config", configMap: { name: names.configMap } }],
+            ...(initContainers.length > 0 ? { initContainers } : {}),
+            volumes: [
+                { name: "config", configMap: { name: names.configMap } },
+                ...(restore ? [restore.volume] : []),
+            ],
         },
     };
+}
+
+/** The checksum-verified snapshot restore of a group with a snapshot (lib/snapshot.ts). */
+function snapshotRestore(input: NodeGroupInput, names: GroupNames) {
+    const snapshot = input.config.snapshot;
+    if (!snapshot) {
+        return undefined;
+    }
+    return buildSnapshotRestore({
+        snapshot,
+        image: input.snapshotImage ?? DEFAULT_SNAPSHOT_IMAGE,
+        volumeName: DATA_VOLUME,
+        mountPath: input.adapter.homeDir,
+        targetDir: `${input.adapter.homeDir}/${input.adapter.dataSubdir}`,
+        configMapName: names.configMap,
+        owner: { uid: NODE_UID, gid: NODE_UID },
+    });
 }
 
 /**
@@ -242,6 +277,7 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
             group: input.group,
             revision: input.revision,
             ...(input.config.configFiles ?? {}),
+            ...(snapshotRestore(input, names)?.configMapData ?? {}),
         },
     };
 

@@ -222,6 +222,55 @@ const cases: Case[] = [
         message: /http\(s\) URL/,
     },
     {
+        rule: "image or catalogImage",
+        path: "groups.rpc.catalogImage",
+        value: "sei-full",
+        at: "groups.rpc.image",
+        message: /exactly one of image or catalogImage/,
+    },
+    {
+        rule: "catalog entry exists",
+        path: "groups.rpc",
+        value: { replicas: 1, catalogImage: "sei-ful", storage: { size: "1Gi" } },
+        at: "groups.rpc.catalogImage",
+        message: /not in the catalog; did you mean "sei-full"/,
+    },
+    {
+        rule: "catalog entry serves the chain",
+        path: "groups.rpc",
+        value: { replicas: 1, catalogImage: "avalanchego-full", storage: { size: "1Gi" } },
+        at: "groups.rpc.catalogImage",
+        message: /avalanche image, but the stack's chain is sei/,
+    },
+    {
+        rule: "production pins digests",
+        path: "production",
+        value: true,
+        at: "groups.rpc.image",
+        message: /production stacks need digest-pinned images/,
+    },
+    {
+        rule: "preprod percent range",
+        path: "preprod",
+        value: { percent: 150, image: "ghcr.io/sei-protocol/sei:v6.2.0" },
+        at: "preprod.percent",
+        message: /100/,
+    },
+    {
+        rule: "preprod images name groups",
+        path: "preprod",
+        value: { percent: 5, images: { rcp: "ghcr.io/sei-protocol/sei:v6.2.0" } },
+        at: "preprod.images.rcp",
+        message: /no group named 'rcp'/,
+    },
+    {
+        rule: "preprod opt-out names groups",
+        path: "preprod",
+        value: { percent: 5, image: "ghcr.io/sei-protocol/sei:v6.2.0", optOut: { groups: ["x"] } },
+        at: "preprod.optOut.groups.0",
+        message: /no group named 'x'/,
+    },
+    {
         rule: "unknown top-level key",
         path: "grups",
         value: {},
@@ -320,6 +369,27 @@ describe("config validation", () => {
         assert.match(err.message, /chain: .* \(got "ethereum"\)/);
     });
 
+    it("resolves a catalog entry to its digest-pinned image", () => {
+        const config = parseStackConfig(
+            withValue("groups.rpc", {
+                replicas: 1,
+                catalogImage: "sei-full",
+                storage: { size: "1Gi" },
+            }),
+        );
+        assert.match(config.groups.rpc.image, /@sha256:[0-9a-f]{64}$/);
+    });
+
+    it("lets a production stack run catalog entries and digests", () => {
+        const raw = withValue("groups.rpc", {
+            replicas: 1,
+            catalogImage: "sei-full",
+            storage: { size: "1Gi" },
+        });
+        raw.production = true;
+        assert.equal(parseStackConfig(raw).production, true);
+    });
+
     it("accepts a digest-pinned image", () => {
         const digest = `ghcr.io/sei-protocol/sei@sha256:${"a".repeat(64)}`;
         assert.equal(
@@ -346,7 +416,11 @@ describe("raw Pulumi config", () => {
 
     it("reads production=true from its string form", () => {
         const all = { "chainfleet:production": "true" } as Record<string, string>;
-        for (const [k, v] of Object.entries(validStack())) {
+        const pinned = withValue(
+            "groups.rpc.image",
+            `ghcr.io/sei-protocol/sei@sha256:${"c".repeat(64)}`,
+        );
+        for (const [k, v] of Object.entries(pinned)) {
             all[`chainfleet:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
         }
         assert.equal(loadStackConfig(all).production, true);

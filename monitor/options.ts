@@ -1,0 +1,50 @@
+/** The monitor's options after parsing, and their defaults. */
+import type { ChainKind } from "../chains/types";
+import type { SyncMode } from "./details";
+
+export const DEFAULTS = {
+    nodeContainer: "node",
+    checkIntervalSeconds: 60,
+    pollTagIntervalSeconds: 300,
+    keepLast: 10,
+    /** How long a monitor that deleted its own pod waits to be killed before exiting itself. */
+    terminationWaitSeconds: 300,
+} as const;
+
+/** Options `init` and `wait-for-completion` share. */
+export interface CommonOptions {
+    namespace: string;
+    podName: string;
+    statefulSet: string;
+    nodeContainer: string;
+    chain: ChainKind;
+    /** The data volume's mount point: holds the details file and the node's data subdirectory. */
+    dataDir: string;
+    /** The node's data, relative to dataDir; defaults to the chain adapter's `dataSubdir`. */
+    dataSubdir?: string;
+    syncMode: SyncMode;
+    /** The tag whose digests are tested. */
+    followImage: string;
+    /** A dockerconfigjson file (a mounted `kubernetes.io/dockerconfigjson` Secret). */
+    registryAuthFile?: string;
+    /** Registries to reach over plain HTTP (loopback ones always are). */
+    plainHttpRegistries: string[];
+    kubeconfig?: string;
+    terminationWaitSeconds: number;
+}
+
+export type InitOptions = CommonOptions;
+
+export interface WaitOptions extends CommonOptions {
+    checkIntervalSeconds: number;
+    pollTagIntervalSeconds: number;
+    /** Defaults to `<statefulSet>-results`. */
+    resultsConfigMap: string;
+    keepLast: number;
+    /** Overrides the adapter's status URL on 127.0.0.1. */
+    statusUrl?: string;
+}
+
+export function defaultResultsConfigMap(statefulSet: string): string {
+    return `${statefulSet}-results`;
+}

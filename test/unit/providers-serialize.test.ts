@@ -1,0 +1,158 @@
+/**
+ * The providers run in a separate process from serialized closures. These tests serialize each
+ * provider the way `new pulumi.dynamic.Resource` does, load the text in a plain Node process
+ * (no ts-node registered, like the engine's dynamic-provider plugin) and call it. Serialization
+ * failures (a captured native function, an ES module inlined by value) surface here, not at
+ * `pulumi up`.
+ */
+import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import {
+    bootstrapProvider,
+    heightGateProvider,
+    trafficSwitchProvider,
+} from "../../dynamic-providers";
+import { loadChains } from "../../dynamic-providers/chainsLoader";
+import { Deadline, InputChecker, Progress } from "../../dynamic-providers/common";
+import { isTransient } from "../../lib/kube";
+import { Waker, WatchedList } from "../../lib/watch";
+
+const repoRoot = path.resolve(__dirname, "../..");
+
+/** Loads serialized text like the engine's dynamic-provider server and runs `script` on it. */
+function runSerialized(text: string, script: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chainfleet-ser-"));
+    const file = path.join(dir, "provider.js");
+    fs.writeFileSync(file, text);
+    const driver = `
+        const Module = require("module");
+        const m = new Module("", null);
+        m.paths = Module._nodeModulePaths(process.cwd());
+        m._compile(require("fs").readFileSync(${JSON.stringify(file)}, "utf8"), "");
+        const handler = m.exports.handler();
+        (async () => { ${script} })().then((out) => process.stdout.write(JSON.stringify(out)),
+            (err) => { process.stderr.write(String(err && err.stack || err)); process.exit(1); });`;
+    try {
+        return execFileSync(process.execPath, ["-e", driver], { cwd: repoRoot, encoding: "utf8" });
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+async function serialize(provider: object): Promise<string> {
+    const res = await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true });
+    return res.text;
+}
+
+describe("#providers serialization", function () {
+    this.timeout(120_000);
+
+    const cases: [string, object, Record<string, unknown>][] = [
+        [
+            "HeightGate",
+            heightGateProvider,
+            {
+                namespace: "ns",
+                chain: "cometbft",
+                mode: "running",
+                entrantSelector: { a: "b" },
+                replicas: 1,
+            },
+        ],
+        [
+            "Bootstrap",
+            bootstrapProvider,
+            {
+                namespace: "ns",
+                pvcName: "data",
+                haltHeight: 5,
+                job: {
+                    metadata: { name: "j" },
+                    spec: {
+                        template: {
+                            spec: {
+                                restartPolicy: "Never",
+                                containers: [],
+                                volumes: [
+                                    { name: "d", persistentVolumeClaim: { claimName: "data" } },
+                                ],
+                            },
+                        },
+                    },
+                },
+            },
+        ],
+        [
+            "TrafficSwitch",
+            trafficSwitchProvider,
+            { namespace: "ns", serviceName: "s", selector: { a: "b" } },
+        ],
+    ];
+    for (const [name, provider, inputs] of cases) {
+        it(`${name} serializes and its check() runs in a plain Node process`, async () => {
+            const text = await serialize(provider);
+            assert.doesNotMatch(
+                text,
+                /class KubeConfig/,
+                "client-node must be required, not inlined",
+            );
+            const out = JSON.parse(
+                runSerialized(text, `return handler.check({}, ${JSON.stringify(inputs)});`),
+            );
+            assert.deepEqual(out.failures, [], JSON.stringify(out));
+            assert.ok(out.inputs.providerVersion);
+        });
+    }
+
+    it("captured classes keep their state and captured tables still work", async () => {
+        // Pulumi's serializer drops class field initializers and turns captured Sets into plain
+        // objects; these are the shapes that broke before, exercised in the provider process.
+        const probe = {
+            run: async () => {
+                const d = new Deadline(10);
+                const c = new InputChecker({}, "T");
+                c.string("x");
+                const w = new Waker();
+                w.notify();
+                await w.wait(10_000);
+                const l = new WatchedList({
+                    what: "x",
+                    watch: undefined as never,
+                    path: "/",
+                    list: undefined as never,
+                });
+                new Progress("[p]").report("hello");
+                return {
+                    remaining: d.remainingMs() > 9000,
+                    failures: c.failures.length,
+                    items: l.items.size,
+                    stats: l.stats.lists,
+                    transient:
+                        isTransient({ statusCode: 503 }) && !isTransient({ statusCode: 404 }),
+                };
+            },
+        };
+        const text = runSerialized(await serialize(probe), "return handler.run();");
+        assert.match(text, /^\[p\] hello\n/);
+        const out = JSON.parse(text.replace(/^\[p\] hello\n/, ""));
+        assert.deepEqual(out, {
+            remaining: true,
+            failures: 1,
+            items: 0,
+            stats: 0,
+            transient: true,
+        });
+    });
+
+    it("chain adapters load at run time in a process without a .ts loader", async () => {
+        const probe = {
+            statusPath: () => loadChains().adapterFor("cometbft").statusPath,
+        };
+        const out = runSerialized(await serialize(probe), "return handler.statusPath();");
+        assert.equal(JSON.parse(out), "/status");
+    });
+});
