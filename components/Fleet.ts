@@ -7,6 +7,7 @@ import type { StackConfig } from "../config/schema";
 import type { KubeAccessInputs } from "../dynamic-providers";
 import type { Incumbent } from "../lib/plan";
 import type { PreprodPlan } from "../lib/preprod";
+import { BootstrapTest } from "./BootstrapTest";
 import { NodeDeployment } from "./NodeDeployment";
 
 export const FLEET_TYPE = "chainfleet:fleet:Fleet";
@@ -24,6 +25,7 @@ export interface FleetArgs {
 export class Fleet extends pulumi.ComponentResource {
     public readonly namespace: k8s.core.v1.Namespace;
     public readonly deployments: Record<string, NodeDeployment>;
+    public readonly bootstrapTests: Record<string, BootstrapTest>;
 
     constructor(name: string, args: FleetArgs, opts?: pulumi.ComponentResourceOptions) {
         super(FLEET_TYPE, name, {}, opts);
@@ -48,6 +50,20 @@ export class Fleet extends pulumi.ComponentResource {
                     kube: args.kube,
                     cohort: args.preprod?.groups[group],
                     snapshotImage: config.snapshotImage,
+                },
+                { parent: this, dependsOn: [this.namespace] },
+            );
+        }
+        this.bootstrapTests = {};
+        for (const test of config.bootstrapTests) {
+            this.bootstrapTests[test.name] = new BootstrapTest(
+                `${name}-bootstrap-${test.name}`,
+                {
+                    namespace,
+                    chain: config.chain,
+                    network: config.network,
+                    test,
+                    monitorImage: config.monitorImage,
                 },
                 { parent: this, dependsOn: [this.namespace] },
             );

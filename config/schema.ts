@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { adapterFor } from "../chains";
 import { PreprodConfigSchema } from "../lib/cohort";
+import { BootstrapTestConfigSchema } from "../monitor/config";
 import { SnapshotConfigSchema } from "../lib/snapshot";
 import { nameLengthProblems } from "../lib/names";
 import {
@@ -164,6 +165,10 @@ export const stackSchema = z.strictObject({
     preprod: PreprodConfigSchema.optional(),
     /** Image of the snapshot-restore init container: needs sh, wget or curl, sha256sum, tar. */
     snapshotImage: imageReference.default(DEFAULT_SNAPSHOT_IMAGE),
+    /** Continuous bootstrap tests (components/BootstrapTest.ts, monitor/). */
+    bootstrapTests: z.array(BootstrapTestConfigSchema).default([]),
+    /** The bootstrap monitor's image (built from monitor/Dockerfile), ideally by digest. */
+    monitorImage: imageReference.optional(),
 });
 
 /**
@@ -192,6 +197,30 @@ export function crossKeyProblems(
               ) ?? [])
             : []),
     ];
+    const tests = Array.isArray(raw.bootstrapTests) ? (raw.bootstrapTests as unknown[]) : [];
+    if (tests.length > 0 && raw.monitorImage === undefined) {
+        problems.push({
+            path: ["monitorImage"],
+            input: undefined,
+            message: "bootstrapTests need monitorImage: the image built from monitor/Dockerfile",
+        });
+    }
+    const seen = new Set<string>();
+    tests.forEach((test, i) => {
+        const testName = (test as { name?: unknown } | null)?.name;
+        if (typeof testName !== "string") {
+            return;
+        }
+        if (seen.has(testName) || groupNames.includes(testName)) {
+            problems.push({
+                path: ["bootstrapTests", i, "name"],
+                input: testName,
+                message:
+                    "bootstrap test names must differ from each other and from group names (each names a StatefulSet)",
+            });
+        }
+        seen.add(testName);
+    });
     for (const [path, g] of preprodGroupRefs) {
         if (typeof g === "string" && !groupNames.includes(g)) {
             problems.push({

@@ -5,7 +5,8 @@
 import * as assert from "node:assert/strict";
 import { Recorded, Recorder, settled, useRecordingMocks } from "./support/mocks";
 import type { StackConfig } from "../../config";
-import { parseStackConfig } from "../../config";
+import { loadStackConfig, parseStackConfig } from "../../config";
+import { readStackFile } from "../../config/stackFile";
 
 /** Installed by the suite below (see support/mocks.ts). */
 let mocks: Recorder;
@@ -164,5 +165,21 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
         const spec = only(custom, "kubernetes:policy/v1:PodDisruptionBudget")[0].inputs.spec;
         assert.equal(spec.minAvailable, 2);
         assert.equal(spec.maxUnavailable, undefined);
+    });
+
+    it("declares the dev stack: both groups and its bootstrap test", async () => {
+        const resources = await declare(loadStackConfig(readStackFile("Pulumi.dev.yaml")));
+        const names = (type: string) =>
+            resources
+                .filter((r) => r.type === type)
+                .map((r) => r.inputs.metadata.name)
+                .sort();
+        assert.equal(
+            resources.filter((r) => r.type === "chainfleet:bootstrap:BootstrapTest").length,
+            1,
+        );
+        assert.deepEqual(names("kubernetes:apps/v1:StatefulSet").length, 3);
+        assert.ok(names("kubernetes:apps/v1:StatefulSet").includes("validator"));
+        assert.ok(names("kubernetes:apps/v1:StatefulSet").includes("bt-cometbft"));
     });
 });

@@ -271,6 +271,22 @@ const cases: Case[] = [
         message: /no group named 'x'/,
     },
     {
+        rule: "bootstrap tests need the monitor image",
+        path: "bootstrapTests",
+        value: [{ name: "bt", image: "sei:main", syncMode: "full-sync", storage: { size: "1Gi" } }],
+        at: "monitorImage",
+        message: /bootstrapTests need monitorImage/,
+    },
+    {
+        rule: "bootstrap test names are unique",
+        path: "bootstrapTests",
+        value: [
+            { name: "rpc", image: "sei:main", syncMode: "full-sync", storage: { size: "1Gi" } },
+        ],
+        at: "bootstrapTests.0.name",
+        message: /must differ from each other and from group names/,
+    },
+    {
         rule: "unknown top-level key",
         path: "grups",
         value: {},
