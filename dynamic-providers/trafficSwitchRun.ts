@@ -200,7 +200,10 @@ export async function runTrafficSwitch(inputs: TrafficSwitchInputs): Promise<Res
         );
 
         // 3. Verify: the Service's endpoints are entrants only, and enough are ready.
-        const verifyUntil = Math.max(deadline.at, Date.now() + Math.min(MIN_VERIFY_MS, deadline.seconds * 1000));
+        const verifyUntil = Math.max(
+            deadline.at,
+            Date.now() + Math.min(MIN_VERIFY_MS, deadline.seconds * 1000),
+        );
         for (;;) {
             const fatal = pods.fatal ?? slices.fatal;
             if (fatal) {
