@@ -69,7 +69,9 @@ export class NodeDeployment extends pulumi.ComponentResource {
         const update = config.update;
         this.revision = revisionOf(args.chain, config);
         this.plan = planUpgrade(args.group, this.revision, update, incumbent);
-        pulumi.log.info(`${args.group}: ${this.plan.reason}`, this);
+        // Upgrades are what a person watching `pulumi up` wants to see; steady groups are noise.
+        const quiet = this.plan.kind === "create" || this.plan.kind === "steady";
+        (quiet ? pulumi.log.debug : pulumi.log.info)(`${args.group}: ${this.plan.reason}`, this);
         const kube = args.kube ?? {};
 
         const input: NodeGroupInput = {
