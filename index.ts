@@ -26,7 +26,6 @@ export = async () => {
         network: config.network,
         namespace: fleet.namespace.metadata.name,
         revisions: fleet.revisions(),
-        plans: fleet.plans(),
         preprod: preprod && {
             epoch: preprod.selection.epoch,
             percent: preprod.selection.percent,
