@@ -80,11 +80,4 @@ export class Fleet extends pulumi.ComponentResource {
             Object.entries(this.deployments).map(([group, d]) => [group, d.revision]),
         );
     }
-
-    /** What each group's update does in this run (create, steady, inPlace, blueGreen, hardFork). */
-    public plans(): Record<string, string> {
-        return Object.fromEntries(
-            Object.entries(this.deployments).map(([group, d]) => [group, d.plan.kind]),
-        );
-    }
 }
