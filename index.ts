@@ -4,7 +4,7 @@
  * (create, steady, blue-green, hard fork) rests on what really serves now.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Fleet } from "./components/Fleet";
+import { declareFleet } from "./components/Fleet";
 import { loadStackConfig } from "./config";
 import { readIncumbents } from "./lib/incumbent";
 import { planPreprod } from "./lib/preprod";
@@ -21,7 +21,7 @@ export = async () => {
     for (const warning of preprod?.selection.warnings ?? []) {
         pulumi.log.warn(`preprod: ${warning}`);
     }
-    const fleet = new Fleet(config.network, { config, incumbents, kube, preprod });
+    const fleet = declareFleet(config.network, { config, incumbents, kube, preprod });
     return {
         network: config.network,
         namespace: fleet.namespace.metadata.name,

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
         "bench",
     );
     const { parseStackConfig } = await import("../config");
-    const { Fleet } = await import("../components/Fleet");
+    const { declareFleet } = await import("../components/Fleet");
     const raw = {
         network: "bench",
         chain: "sei",
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     const start = performance.now();
     const config = parseStackConfig(raw);
     const validated = performance.now();
-    const fleet = new Fleet(config.network, { config });
+    const fleet = declareFleet(config.network, { config });
     await new Promise<void>((resolve) => fleet.urn.apply(() => resolve()));
     // Wait until registrations stop arriving: children register asynchronously.
     let last = -1;

@@ -81,3 +81,24 @@ export class Fleet extends pulumi.ComponentResource {
         );
     }
 }
+
+/**
+ * Declares a Fleet with stack-trace capture switched off while its resources are constructed.
+ * The Pulumi SDK records a stack trace for every resource and for every promise it creates
+ * (source positions and its promise-leak report); under ts-node each capture is source-mapped,
+ * and for large fleets that was most of the program's run time and memory (`npm run bench`:
+ * 2-3x faster with it off). Errors thrown later keep their stacks; ours carry their own message.
+ */
+export function declareFleet(
+    name: string,
+    args: FleetArgs,
+    opts?: pulumi.ComponentResourceOptions,
+): Fleet {
+    const saved = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+        return new Fleet(name, args, opts);
+    } finally {
+        Error.stackTraceLimit = saved;
+    }
+}

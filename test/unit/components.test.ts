@@ -182,4 +182,30 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
         assert.ok(names("kubernetes:apps/v1:StatefulSet").includes("validator"));
         assert.ok(names("kubernetes:apps/v1:StatefulSet").includes("bt-cometbft"));
     });
+
+    it("declareFleet restores stack-trace capture, also when a component throws", async () => {
+        const { declareFleet } = await import("../../components/Fleet");
+        const before = Error.stackTraceLimit;
+        const config = parseStackConfig({
+            network: "testnet",
+            chain: "sei",
+            groups: {
+                rpc: {
+                    replicas: 1,
+                    image: "ghcr.io/sei-protocol/sei:v6.1.0",
+                    storage: { size: "1Gi" },
+                    update: { strategy: "HardFork", haltHeight: 5 },
+                },
+            },
+        });
+        assert.throws(
+            () =>
+                declareFleet("broken", {
+                    config,
+                    incumbents: { rpc: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" } },
+                }),
+            /set update.bootstrapImage/,
+        );
+        assert.equal(Error.stackTraceLimit, before);
+    });
 });
