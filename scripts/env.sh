@@ -1,0 +1,88 @@
+# shellcheck shell=bash
+# Environment for the pinned toolchain and the local cluster. Two ways to use it:
+#   . scripts/env.sh              (bash or zsh) sets the variables in the current shell;
+#   scripts/env.sh CMD [ARGS...]  runs CMD with them, e.g. in npm scripts.
+# It only sets variables (no builds, no network); scripts/tools.sh builds what it points at.
+#
+# What it sets:
+#   CHAINFLEET_ROOT        this checkout
+#   CHAINFLEET_CACHE       ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}: tools, cluster state
+#   CHAINFLEET_TOOLS       $CHAINFLEET_CACHE/tools: one <piece>-<version>/bin per tool
+#   PATH                   + those bin dirs (first, so they win over anything installed)
+#   PULUMI_HOME            $CHAINFLEET_CACHE/pulumi-home: plugins (kubernetes), credentials
+#   PULUMI_SKIP_UPDATE_CHECK, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true: never go online
+#   PULUMI_BACKEND_URL     default file://$CHAINFLEET_CACHE/pulumi-backend (kept if already set)
+#   PULUMI_CONFIG_PASSPHRASE  default "" (kept if it or PULUMI_CONFIG_PASSPHRASE_FILE is set)
+#   KUBECONFIG             $CHAINFLEET_CACHE/cluster/kubeconfig (the local cluster's admin)
+#   CHAINFLEET_CLUSTER_DIR, CHAINFLEET_APISERVER_URL and the cluster's ports (see cluster.sh)
+
+# Find the checkout: from this file when sourced by bash or zsh, else CHAINFLEET_ROOT or $PWD.
+if [ -n "${BASH_VERSION:-}" ]; then
+    _cf_self=${BASH_SOURCE[0]}
+elif [ -n "${ZSH_VERSION:-}" ]; then
+    # shellcheck disable=SC2296  # zsh-only expansion: the path of the file being sourced
+    _cf_self=${(%):-%x}
+else
+    _cf_self=${CHAINFLEET_ROOT:-$PWD}/scripts/env.sh
+fi
+CHAINFLEET_ROOT=$(cd "$(dirname "$_cf_self")/.." && pwd)
+export CHAINFLEET_ROOT
+
+# shellcheck source=tools/versions.sh
+. "$CHAINFLEET_ROOT/tools/versions.sh"
+
+export CHAINFLEET_CACHE="${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}"
+export CHAINFLEET_TOOLS="$CHAINFLEET_CACHE/tools"
+
+# The provisioner is this project's own code (tools/kubernetes/provisioner), so its cache key
+# is a hash of its sources and of the wrapper's go.sum rather than a release version.
+CHAINFLEET_PROVISIONER_KEY=$(cat "$CHAINFLEET_ROOT"/tools/kubernetes/provisioner/*.go \
+    "$CHAINFLEET_ROOT/tools/kubernetes/go.sum" | sha256sum | cut -c1-12)
+export CHAINFLEET_PROVISIONER_KEY
+
+export CHAINFLEET_PULUMI_BIN="$CHAINFLEET_TOOLS/pulumi-$PULUMI_VERSION/bin"
+# Not the Kubernetes provider's bin dir: tools.sh installs that plugin into $PULUMI_HOME, and
+# the CLI warns about every plugin it finds on PATH instead.
+for _cf_dir in \
+    "$CHAINFLEET_TOOLS/cometbft-$COMETBFT_VERSION/bin" \
+    "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin" \
+    "$CHAINFLEET_PULUMI_BIN" \
+    "$CHAINFLEET_TOOLS/kwok-$KWOK_VERSION/bin" \
+    "$CHAINFLEET_TOOLS/provisioner-$CHAINFLEET_PROVISIONER_KEY/bin" \
+    "$CHAINFLEET_TOOLS/kubernetes-$KUBERNETES_VERSION/bin" \
+    "$CHAINFLEET_TOOLS/etcd-$ETCD_VERSION/bin"; do
+    # Prepend once, so sourcing this file again does not grow PATH.
+    case ":$PATH:" in
+    *":$_cf_dir:"*) ;;
+    *) PATH="$_cf_dir:$PATH" ;;
+    esac
+done
+export PATH
+
+# Pulumi: a home of its own under the cache (plugins installed by tools.sh), nothing online.
+export PULUMI_HOME="$CHAINFLEET_CACHE/pulumi-home"
+export PULUMI_SKIP_UPDATE_CHECK=true
+export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$CHAINFLEET_CACHE/pulumi-backend}"
+if [ -z "${PULUMI_CONFIG_PASSPHRASE+set}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    export PULUMI_CONFIG_PASSPHRASE=""
+fi
+
+# The local cluster (scripts/cluster.sh): every component listens on 127.0.0.1 only, on
+# fixed ports chosen away from the components' defaults so a real cluster or another tool
+# on this machine does not collide with them.
+export CHAINFLEET_CLUSTER_DIR="$CHAINFLEET_CACHE/cluster"
+export CHAINFLEET_ETCD_PORT=12379              # etcd clients (peer port: 12380)
+export CHAINFLEET_APISERVER_PORT=16443         # kube-apiserver (HTTPS)
+export CHAINFLEET_CONTROLLER_MANAGER_PORT=20257 # kube-controller-manager health (HTTPS)
+export CHAINFLEET_SCHEDULER_PORT=20259         # kube-scheduler health (HTTPS)
+export CHAINFLEET_KWOK_PORT=20247              # kwok health/metrics (HTTP)
+export CHAINFLEET_APISERVER_URL="https://127.0.0.1:$CHAINFLEET_APISERVER_PORT"
+export KUBECONFIG="$CHAINFLEET_CLUSTER_DIR/kubeconfig"
+
+unset _cf_self _cf_dir
+
+# Executed rather than sourced: run the given command in this environment.
+if [ -n "${BASH_VERSION:-}" ] && [ "${BASH_SOURCE[0]}" = "$0" ] && [ "$#" -gt 0 ]; then
+    exec "$@"
+fi

@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# Builds the pinned toolchain that the api and e2e tiers need (etcd, the Kubernetes control
+# plane, kwok, the Pulumi CLI with its Node.js language host, the Kubernetes provider plugin,
+# CometBFT) from the Go module proxy, through the wrapper modules under tools/.
+#
+# Usage: scripts/tools.sh [--force] [piece...]     (npm run tools)
+#   pieces: etcd kubernetes provisioner kwok pulumi pulumi-language-nodejs pulumi-kubernetes
+#           cometbft (default: all, in that order: the cluster first, then Pulumi)
+#   --force rebuilds the named pieces even when cached.
+#
+# Each piece is built once into ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<piece>-<version>/
+# (outside the repository, so fresh clones and other checkouts reuse it). The directory name
+# is the cache key: a version bump in tools/versions.sh builds a new one, a present one is
+# reused. Builds go to a temporary directory that is renamed only when complete, so an
+# interrupted build is never mistaken for a cached one. scripts/env.sh puts the bin dirs on PATH.
+
+# The build_<piece> functions are called indirectly, as "build_$piece".
+# shellcheck disable=SC2317
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/versions.sh
+. "$ROOT/tools/versions.sh"
+# shellcheck source=scripts/env.sh
+. "$ROOT/scripts/env.sh"
+
+ALL_PIECES=(etcd kubernetes provisioner kwok pulumi pulumi-language-nodejs pulumi-kubernetes cometbft)
+
+# Go settings for reproducible, readonly builds: the wrappers' committed go.sum is the
+# source of truth (no sumdb look-ups, no go.mod edits). Parallelism is Go's default
+# (GOMAXPROCS = number of cores), which already matches a 2-core machine.
+export GOFLAGS="-mod=readonly -buildvcs=false"
+GO_BUILD=(go build -trimpath)
+
+log() { printf 'tools: %s\n' "$*"; }
+# The comment block at the top of this file is its help text.
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+die() { printf 'tools: error: %s\n' "$*" >&2; exit 1; }
+
+command -v go >/dev/null || die "go is not on PATH (expected Go >= 1.26 at /usr/local/go/bin)"
+
+# The versions in tools/versions.sh name the cache directories; the wrappers' go.mod files
+# decide what is built. Refuse to build when they disagree, or the cache key would lie.
+check_pin() { # <wrapper dir> <module> <version>
+    grep -Eq "^[[:space:]]*(require[[:space:]]+)?$2[[:space:]]+$3([[:space:]]|$)" "$ROOT/tools/$1/go.mod" ||
+        die "tools/$1/go.mod does not require $2 $3 (tools/versions.sh says so); keep them in sync"
+}
+
+# Which version (cache key) each piece has.
+piece_version() {
+    case "$1" in
+    etcd) echo "$ETCD_VERSION" ;;
+    kubernetes) echo "$KUBERNETES_VERSION" ;;
+    provisioner) echo "$CHAINFLEET_PROVISIONER_KEY" ;;
+    kwok) echo "$KWOK_VERSION" ;;
+    pulumi) echo "$PULUMI_VERSION" ;;
+    pulumi-language-nodejs) echo "$PULUMI_LANGUAGE_NODEJS_VERSION" ;;
+    pulumi-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
+    cometbft) echo "$COMETBFT_VERSION" ;;
+    *) die "unknown piece '$1' (known: ${ALL_PIECES[*]})" ;;
+    esac
+}
+
+# --- one function per piece: each builds into "$1/bin" (a temporary directory) -----------
+
+build_etcd() {
+    check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+    # etcd reports its version from a constant in go.etcd.io/etcd/api/v3/version: no ldflags.
+    (cd "$ROOT/tools/etcd" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/etcd" .)
+}
+
+build_kubernetes() {
+    check_pin kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
+    # Without these the binaries report v0.0.0-master, and the Pulumi Kubernetes provider
+    # refuses a cluster older than v1.13. The same variables exist in client-go (kubectl's
+    # client version), as the upstream build sets both.
+    local v=$KUBERNETES_VERSION major minor ld="-s -w" pkg
+    major=${v#v}; major=${major%%.*}
+    minor=${v#v*.}; minor=${minor%%.*}
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+        ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
+        ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+    done
+    # One go build for all four: their shared packages compile once either way (build cache),
+    # but together the go command links one binary while it still compiles for the others.
+    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "$ld" -o "$1/bin/" \
+        k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+        k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
+}
+
+build_provisioner() {
+    # The local cluster's PersistentVolume provisioner (ours, tools/kubernetes/provisioner):
+    # built in the kubernetes wrapper so it shares that module's client-go.
+    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/chainfleet-provisioner" ./provisioner)
+}
+
+build_kwok() {
+    check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
+    (cd "$ROOT/tools/kwok" && "${GO_BUILD[@]}" -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+        -o "$1/bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
+}
+
+# Pulumi binaries print (and report to each other) the version set by this ldflag; without
+# it `pulumi version` is empty and the Automation API's minimum-version check fails.
+pulumi_ld() { echo "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$1"; }
+
+build_pulumi() {
+    check_pin pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
+    # Tags as in Pulumi's own release build (goreleaser).
+    (cd "$ROOT/tools/pulumi" && "${GO_BUILD[@]}" -tags osusergo,grpcnotrace -ldflags "$(pulumi_ld "$PULUMI_VERSION")" \
+        -o "$1/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+}
+
+build_pulumi-language-nodejs() {
+    check_pin pulumi-language-nodejs github.com/pulumi/pulumi/sdk/v3 "$PULUMI_LANGUAGE_NODEJS_VERSION"
+    (cd "$ROOT/tools/pulumi-language-nodejs" && "${GO_BUILD[@]}" -tags osusergo,grpcnotrace \
+        -ldflags "$(pulumi_ld "$PULUMI_LANGUAGE_NODEJS_VERSION")" \
+        -o "$1/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3)
+}
+
+build_pulumi-kubernetes() {
+    check_pin pulumi-kubernetes github.com/pulumi/pulumi-kubernetes/sdk/v4 "$PULUMI_KUBERNETES_VERSION"
+    command -v node >/dev/null || die "node is needed to prepare the provider schema"
+    local wrapper="$ROOT/tools/pulumi-kubernetes" version=${PULUMI_KUBERNETES_VERSION#v} moddir
+    # The provider's main embeds its schema (with "version" set) and the terraform mapping.
+    # Upstream writes those files with `go generate`; the module zip only has the sources
+    # schema.json and terraform-mapping.json, so write the embedded copies here.
+    moddir=$(cd "$wrapper" && go mod download -json github.com/pulumi/pulumi-kubernetes/provider/v4 |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Dir))')
+    [[ -f "$moddir/cmd/pulumi-resource-kubernetes/schema.json" ]] || die "no schema.json in $moddir"
+    # shellcheck disable=SC2016  # JavaScript template literals, not shell expansions
+    node -e '
+        const fs = require("fs");
+        const [dir, out, version] = process.argv.slice(1);
+        const schema = JSON.parse(fs.readFileSync(`${dir}/schema.json`, "utf8"));
+        schema.version = version;
+        fs.writeFileSync(`${out}/schema-embed.json`, JSON.stringify(schema));
+        const mapping = JSON.parse(fs.readFileSync(`${dir}/terraform-mapping.json`, "utf8"));
+        fs.writeFileSync(`${out}/terraform-mapping-embed.json`, JSON.stringify(mapping));
+    ' "$moddir/cmd/pulumi-resource-kubernetes" "$wrapper" "$version"
+    (cd "$wrapper" && "${GO_BUILD[@]}" -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
+        -o "$1/bin/pulumi-resource-kubernetes" .)
+}
+
+build_cometbft() {
+    check_pin cometbft github.com/cometbft/cometbft "$COMETBFT_VERSION"
+    # CometBFT's version is a constant (version.TMCoreSemVer); the default goleveldb backend
+    # is pure Go, so no cgo or build tags are needed.
+    (cd "$ROOT/tools/cometbft" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/cometbft" github.com/cometbft/cometbft/cmd/cometbft)
+}
+
+# --- driver --------------------------------------------------------------------------------
+
+# On a fresh machine every wrapper first downloads its modules, which waits on the network
+# while the 2 cores idle. Fetch the modules of every piece that will be built in the
+# background right away, so that the downloads overlap with the compiles of earlier pieces.
+# Go's module cache is safe for concurrent use; a failed prefetch is retried by the build.
+prefetch_modules() {
+    local piece wrapper
+    for piece in "$@"; do
+        [[ $piece == provisioner ]] && wrapper=kubernetes || wrapper=$piece
+        [[ -f "$CHAINFLEET_TOOLS/$piece-$(piece_version "$piece")/.complete" && $FORCE != *" $piece "* ]] && continue
+        (cd "$ROOT/tools/$wrapper" && nice go mod download) >/dev/null 2>&1 &
+    done
+}
+
+# build_piece <piece>: reuse <cache>/tools/<piece>-<version> or build it, timing either way.
+build_piece() {
+    local piece=$1 version dest tmp start elapsed lock
+    version=$(piece_version "$piece")
+    dest="$CHAINFLEET_TOOLS/$piece-$version"
+    start=$(date +%s)
+    # One build of a piece at a time per cache (two checkouts, or `npm run tools` and
+    # `cluster.sh up`, may share it); other pieces can build meanwhile.
+    exec {lock}>"$CHAINFLEET_TOOLS/.$piece.lock"
+    flock "$lock"
+    if [[ -f "$dest/.complete" && $FORCE != *" $piece "* ]]; then
+        log "$piece $version: cached, $(($(date +%s) - start))s ($dest)"
+        exec {lock}>&-
+        return
+    fi
+    log "$piece $version: building ..."
+    # Half-built directories of interrupted runs (none can be in use: we hold the lock).
+    rm -rf "$dest".tmp.*
+    tmp="$dest.tmp.$$"
+    mkdir -p "$tmp/bin"
+    "build_$piece" "$tmp"
+    date -u +%FT%TZ >"$tmp/.complete"
+    rm -rf "$dest"
+    mv "$tmp" "$dest"
+    exec {lock}>&-
+    elapsed=$(($(date +%s) - start))
+    log "$piece $version: built in ${elapsed}s"
+    BUILT_SECONDS+=("$piece=${elapsed}s")
+}
+
+# Put the plugins the CLI needs where it finds them without downloading anything:
+# - the Node.js language host next to the pulumi binary (the CLI looks for bundled language
+#   hosts in its own directory; env.sh also puts it on PATH);
+# - the dynamic-provider shim pulumi-resource-pulumi-nodejs, which ships in the root of the
+#   @pulumi/pulumi npm package (the CLI release tarball has the same 4-line script), likewise;
+# - the Kubernetes provider, installed into $PULUMI_HOME/plugins like a downloaded plugin.
+link_pulumi_plugins() {
+    local pulumi_bin="$CHAINFLEET_PULUMI_BIN" shim="$ROOT/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs"
+    [[ -x "$pulumi_bin/pulumi" ]] || return 0
+    local lock
+    exec {lock}>"$CHAINFLEET_TOOLS/.pulumi-home.lock"
+    flock "$lock"
+    if [[ -x "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin/pulumi-language-nodejs" ]]; then
+        ln -sfn "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin/pulumi-language-nodejs" \
+            "$pulumi_bin/pulumi-language-nodejs"
+    fi
+    if [[ -f "$shim" ]]; then
+        # A copy, not a link: the shim must survive this checkout (CI clones are temporary).
+        cmp -s "$shim" "$pulumi_bin/pulumi-resource-pulumi-nodejs" 2>/dev/null || install -m 0755 "$shim" "$pulumi_bin/"
+    elif [[ ! -x "$pulumi_bin/pulumi-resource-pulumi-nodejs" ]]; then
+        log "warning: $shim not found (run npm ci first); dynamic providers will not load"
+    fi
+    local plugin="$CHAINFLEET_TOOLS/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION/bin/pulumi-resource-kubernetes"
+    local installed="$PULUMI_HOME/plugins/resource-kubernetes-$PULUMI_KUBERNETES_VERSION/pulumi-resource-kubernetes"
+    if [[ -x "$plugin" ]] && ! cmp -s "$plugin" "$installed"; then
+        "$pulumi_bin/pulumi" plugin install resource kubernetes "$PULUMI_KUBERNETES_VERSION" --file "$plugin" --reinstall
+        log "pulumi-kubernetes $PULUMI_KUBERNETES_VERSION: installed as a plugin in $PULUMI_HOME"
+    fi
+}
+
+# npm's own copies must be the versions the binaries were built for (see tools/versions.sh).
+check_npm_versions() {
+    local pkg want have
+    for pkg in "@pulumi/pulumi:$PULUMI_VERSION" "@pulumi/kubernetes:$PULUMI_KUBERNETES_VERSION"; do
+        want=${pkg##*:v}
+        pkg=${pkg%:*}
+        [[ -f "$ROOT/node_modules/$pkg/package.json" ]] || continue
+        have=$(node -p "require('$ROOT/node_modules/$pkg/package.json').version" 2>/dev/null || echo "?")
+        [[ "$have" == "$want" ]] || log "warning: node_modules has $pkg $have, the toolchain is built for $want"
+    done
+}
+
+main() {
+    FORCE=" "
+    PIECES=()
+    for arg in "$@"; do
+        case "$arg" in
+        --force) FORCE="force" ;;
+        -h | --help) usage; exit 0 ;;
+        -*) die "unknown option $arg" ;;
+        *) piece_version "$arg" >/dev/null; PIECES+=("$arg") ;;
+        esac
+    done
+    ((${#PIECES[@]})) || PIECES=("${ALL_PIECES[@]}")
+    [[ $FORCE == force ]] && FORCE=" ${PIECES[*]} "
+
+    mkdir -p "$CHAINFLEET_TOOLS"
+
+    BUILT_SECONDS=()
+    total_start=$(date +%s)
+    prefetch_modules "${PIECES[@]}"
+    for piece in "${PIECES[@]}"; do
+        build_piece "$piece"
+    done
+    wait # for the prefetches (long done by now, unless a build failed early)
+    if [[ " ${PIECES[*]} " == *" pulumi"* ]]; then
+        link_pulumi_plugins
+        check_npm_versions
+    fi
+    log "done in $(($(date +%s) - total_start))s${BUILT_SECONDS:+ (built: ${BUILT_SECONDS[*]})}"
+}
+
+# Called on the last line so bash has read the whole file before anything runs (editing
+# this script while it builds is then harmless).
+main "$@"; exit $?

@@ -1,0 +1,14 @@
+//go:build tools
+
+// Package tools pins the Kubernetes control-plane commands that scripts/tools.sh
+// builds with `go build k8s.io/kubernetes/cmd/<name>`. The blank imports keep
+// them (and their whole dependency graph) in go.mod/go.sum, so `go mod tidy`
+// does not drop them and builds stay reproducible.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)

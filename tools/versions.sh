@@ -1,0 +1,26 @@
+# shellcheck shell=bash
+# Pinned toolchain versions, sourced by scripts/tools.sh (to build) and scripts/env.sh (to
+# find the builds). Each name is also the cache key: the build of <tool> lives in
+# ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<tool>-<version>/bin, so bumping a
+# version here (together with the wrapper module's go.mod/go.sum) makes tools.sh rebuild it.
+# tools.sh refuses to build when a version here and its wrapper's go.mod disagree.
+#
+# Why these versions (the Go module proxy this project can reach serves only some of them):
+# - etcd v3.6.8: the release k8s.io/kubernetes v1.36.3 requires for its etcd client.
+# - kubernetes v1.36.3: newest 1.36 patch on the proxy; kwok v0.8.0 is built on 1.36 libraries.
+# - kwok v0.8.0: newest release.
+# - pulumi v3.259.0: pkg/v3 v3.260.0's zip is refused by the proxy; v3.259.0 is the newest
+#   tag it serves whole. @pulumi/pulumi in package.json should match (3.259.0).
+# - pulumi-language-nodejs v3.188.0: the language host has no tags; the proxy serves only
+#   pseudo-versions it has seen, the newest being bee5e4fa4815 = the v3.188.0 host's code.
+# - pulumi-kubernetes v4.25.0: the only release tag whose provider/v4 pseudo-version the
+#   proxy serves. @pulumi/kubernetes in package.json must be 4.25.0 to match this plugin.
+# - cometbft v0.38.19: the v0.38 line Cosmos chains (Sei) run.
+# shellcheck disable=SC2034  # the variables are used by the scripts that source this file
+ETCD_VERSION=v3.6.8
+KUBERNETES_VERSION=v1.36.3
+KWOK_VERSION=v0.8.0
+PULUMI_VERSION=v3.259.0
+PULUMI_LANGUAGE_NODEJS_VERSION=v3.188.0
+PULUMI_KUBERNETES_VERSION=v4.25.0
+COMETBFT_VERSION=v0.38.19
