@@ -17,9 +17,9 @@
 # State and logs: $CHAINFLEET_CACHE/cluster/ (default ~/.cache/chainfleet/cluster/):
 #   kubeconfig (admin, also exported by scripts/env.sh), pki/, etcd/, logs/<component>.log,
 #   run/<component>.pid.
-# Ports, all on 127.0.0.1 and away from the components' defaults (set in scripts/env.sh):
-#   etcd 12379 (peer 12380), kube-apiserver 16443, kube-controller-manager 20257,
-#   kube-scheduler 20259, kwok 20247.
+# Ports, all on 127.0.0.1 and away from the components' defaults (scripts/env.sh; each can be
+# overridden with its CHAINFLEET_*_PORT variable): etcd 12379 (peer 12380), kube-apiserver
+# 16443, kube-controller-manager 20257, kube-scheduler 20259, kwok 20247.
 # Knobs: CHAINFLEET_KWOK_NODES (fake nodes, default 3), CHAINFLEET_CLUSTER_TIMEOUT (seconds
 # `up` waits for each step, default 180).
 
@@ -100,7 +100,7 @@ strays() {
 
 ports_of() { # the loopback ports a component listens on
     case "$1" in
-    etcd) echo "$CHAINFLEET_ETCD_PORT 12380" ;;
+    etcd) echo "$CHAINFLEET_ETCD_PORT $CHAINFLEET_ETCD_PEER_PORT" ;;
     kube-apiserver) echo "$CHAINFLEET_APISERVER_PORT" ;;
     kube-controller-manager) echo "$CHAINFLEET_CONTROLLER_MANAGER_PORT" ;;
     kube-scheduler) echo "$CHAINFLEET_SCHEDULER_PORT" ;;
@@ -299,8 +299,9 @@ cmd_up() {
     start etcd --name chainfleet --data-dir "$DIR/etcd" \
         --listen-client-urls "http://127.0.0.1:$CHAINFLEET_ETCD_PORT" \
         --advertise-client-urls "http://127.0.0.1:$CHAINFLEET_ETCD_PORT" \
-        --listen-peer-urls http://127.0.0.1:12380 --initial-advertise-peer-urls http://127.0.0.1:12380 \
-        --initial-cluster chainfleet=http://127.0.0.1:12380 \
+        --listen-peer-urls "http://127.0.0.1:$CHAINFLEET_ETCD_PEER_PORT" \
+        --initial-advertise-peer-urls "http://127.0.0.1:$CHAINFLEET_ETCD_PEER_PORT" \
+        --initial-cluster "chainfleet=http://127.0.0.1:$CHAINFLEET_ETCD_PEER_PORT" \
         --unsafe-no-fsync --quota-backend-bytes 4294967296 --log-level warn
     # --unsafe-no-fsync: a throwaway test cluster on a shared disk; fsync latency would only
     # slow every write down.

@@ -70,13 +70,15 @@ fi
 
 # The local cluster (scripts/cluster.sh): every component listens on 127.0.0.1 only, on
 # fixed ports chosen away from the components' defaults so a real cluster or another tool
-# on this machine does not collide with them.
+# on this machine does not collide with them. Each can be overridden (set it before this
+# file is sourced), e.g. to run a second cluster with its own CHAINFLEET_CACHE beside the first.
 export CHAINFLEET_CLUSTER_DIR="$CHAINFLEET_CACHE/cluster"
-export CHAINFLEET_ETCD_PORT=12379              # etcd clients (peer port: 12380)
-export CHAINFLEET_APISERVER_PORT=16443         # kube-apiserver (HTTPS)
-export CHAINFLEET_CONTROLLER_MANAGER_PORT=20257 # kube-controller-manager health (HTTPS)
-export CHAINFLEET_SCHEDULER_PORT=20259         # kube-scheduler health (HTTPS)
-export CHAINFLEET_KWOK_PORT=20247              # kwok health/metrics (HTTP)
+export CHAINFLEET_ETCD_PORT="${CHAINFLEET_ETCD_PORT:-12379}"                           # etcd clients
+export CHAINFLEET_ETCD_PEER_PORT="${CHAINFLEET_ETCD_PEER_PORT:-12380}"                 # etcd peers
+export CHAINFLEET_APISERVER_PORT="${CHAINFLEET_APISERVER_PORT:-16443}"                 # kube-apiserver (HTTPS)
+export CHAINFLEET_CONTROLLER_MANAGER_PORT="${CHAINFLEET_CONTROLLER_MANAGER_PORT:-20257}" # health (HTTPS)
+export CHAINFLEET_SCHEDULER_PORT="${CHAINFLEET_SCHEDULER_PORT:-20259}"                 # health (HTTPS)
+export CHAINFLEET_KWOK_PORT="${CHAINFLEET_KWOK_PORT:-20247}"                           # kwok health (HTTP)
 export CHAINFLEET_APISERVER_URL="https://127.0.0.1:$CHAINFLEET_APISERVER_PORT"
 export KUBECONFIG="$CHAINFLEET_CLUSTER_DIR/kubeconfig"
 
