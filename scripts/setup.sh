@@ -6,11 +6,11 @@ cd "$(dirname "$0")/.."
 
 # Debian packages, each for a reason:
 #   curl, ca-certificates   snapshot restore script and its tests; API server health checks
+#   wget, busybox           the snapshot restore script's wget and BusyBox variants in its tests
 #   openssl                 certificates and service-account keys for the local cluster
 #   lz4                     .tar.lz4 snapshots in the snapshot restore tests
 #   docker-registry         a real OCI registry on loopback for the bootstrap monitor's api tests
-#   procps, psmisc          ps/pkill/fuser so cluster.sh can find and stop what it started
-PACKAGES=(curl ca-certificates openssl lz4 docker-registry procps psmisc)
+PACKAGES=(curl ca-certificates wget busybox openssl lz4 docker-registry)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
