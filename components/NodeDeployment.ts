@@ -3,6 +3,8 @@
  * and, when the desired revision differs from the incumbent read from the cluster, the upgrade that
  * `pulumi up` carries out (lib/plan.ts decides which):
  *
+ * - Rolling: the set's template updated in place (OnDelete) -> Rollout: outdated pods that are not
+ *   Ready replaced at once, the rest maxUnavailable at a time (dynamic-providers/rollout.ts).
  * - BlueGreen: entrant set -> caught-up gate -> traffic switch.
  * - HardFork: entrant volumes -> bootstrap Jobs (incumbent image, halt at H-1) -> entrant set (new
  *   image, upgrade-info.json) -> running gate -> traffic switch.
@@ -20,13 +22,20 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { adapterFor, portFor } from "../chains";
 import type { Chain, GroupConfig } from "../config/schema";
-import { Bootstrap, HeightGate, KubeAccessInputs, TrafficSwitch } from "../dynamic-providers";
+import {
+    Bootstrap,
+    HeightGate,
+    KubeAccessInputs,
+    Rollout,
+    TrafficSwitch,
+} from "../dynamic-providers";
 import { LABEL, setSelector } from "../lib/labels";
 import { NodeGroupInput, buildBootstrapJob, buildStableService } from "../lib/manifests";
 import { groupNames } from "../lib/names";
 import { Incumbent, UpgradePlan, planUpgrade } from "../lib/plan";
 import type { GroupCohort } from "../lib/preprod";
 import { revisionOf } from "../lib/revision";
+import { rolloutMaxUnavailable } from "../lib/rollout";
 import { NodeGroup } from "./NodeGroup";
 
 export const NODE_DEPLOYMENT_TYPE = "chainfleet:fleet:NodeDeployment";
@@ -54,7 +63,10 @@ export class NodeDeployment extends pulumi.ComponentResource {
     public readonly nodeGroup: NodeGroup;
     public readonly gate?: HeightGate;
     public readonly trafficSwitch?: TrafficSwitch;
+    /** Moves a Rolling set's pods to this revision (and its preprod cohort's, `preprodRollout`). */
+    public readonly rollout?: Rollout;
     public readonly preprod?: NodeGroup;
+    public readonly preprodRollout?: Rollout;
 
     constructor(name: string, args: NodeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super(NODE_DEPLOYMENT_TYPE, name, {}, opts);
@@ -121,6 +133,19 @@ export class NodeDeployment extends pulumi.ComponentResource {
             { ...input, beforeStart },
             { parent: this },
         );
+        // Rolling sets use OnDelete (lib/manifests.ts), so only a Rollout moves their pods to a new
+        // revision. It is declared on every plan of a Rolling set, not only `inPlace`: a failed
+        // rollout leaves the StatefulSet on the new revision, so the next `pulumi up` plans
+        // `steady` and must still finish it. A Rollout that finished is in state with the same
+        // inputs and does not run again; on a first deployment it finds nothing outdated.
+        if (!this.plan.pinRevision) {
+            this.rollout = this.declareRollout(
+                `${name}-rollout-${this.revision}`,
+                this.nodeGroup,
+                this.revision,
+                { kube, namespace: args.namespace, config },
+            );
+        }
 
         if (args.cohort) {
             const cohortConfig = {
@@ -128,18 +153,26 @@ export class NodeDeployment extends pulumi.ComponentResource {
                 image: args.cohort.image,
                 replicas: args.cohort.replicas,
             };
+            const cohortRevision = revisionOf(args.chain, cohortConfig);
             this.preprod = new NodeGroup(
                 `${name}-preprod`,
                 {
                     ...input,
                     config: cohortConfig,
-                    revision: revisionOf(args.chain, cohortConfig),
+                    revision: cohortRevision,
                     pinRevision: false,
                     variant: "preprod",
                     upgradeInfo: undefined,
                     podLabels: { [LABEL.preprod]: "true" },
                 },
                 { parent: this },
+            );
+            // The cohort's set is updated in place too (a new preprod image).
+            this.preprodRollout = this.declareRollout(
+                `${name}-preprod-rollout-${cohortRevision}`,
+                this.preprod,
+                cohortRevision,
+                { kube, namespace: args.namespace, config: cohortConfig },
             );
         }
 
@@ -200,6 +233,27 @@ export class NodeDeployment extends pulumi.ComponentResource {
             plan: this.plan.kind,
             stableService: this.stableService.metadata.name,
         });
+    }
+
+    /** The Rollout of a Rolling set to `revision`, after Pulumi has applied its template. */
+    private declareRollout(
+        resourceName: string,
+        set: NodeGroup,
+        revision: string,
+        on: { kube: KubeAccessInputs; namespace: string; config: GroupConfig },
+    ): Rollout {
+        return new Rollout(
+            resourceName,
+            {
+                ...on.kube,
+                namespace: on.namespace,
+                statefulSetName: set.manifests.names.statefulSet,
+                revision,
+                maxUnavailable: rolloutMaxUnavailable(on.config.podDisruptionBudget),
+                deadlineSeconds: on.config.update.timeouts.gateSeconds,
+            },
+            { parent: this, dependsOn: [set] },
+        );
     }
 
     /** The image a HardFork bootstrap runs: the config override, else the incumbent's. */

@@ -53,6 +53,11 @@ export class NodeGroup extends pulumi.ComponentResource {
         this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSet, {
             ...child,
             dependsOn: [this.configMap, this.peerService, ...this.volumes, ...startAfter],
+            // A Rolling set keeps its StatefulSet across revisions, but volumeClaimTemplates are
+            // immutable and their labels carry the revision: Pulumi would replace the set, i.e.
+            // delete it with every pod at once. The claims are declared above (and ignore size and
+            // class changes too), so the template only names them and may stay as first applied.
+            ...(args.pinRevision ? {} : { ignoreChanges: ["spec.volumeClaimTemplates"] }),
         });
         this.podDisruptionBudget = new k8s.policy.v1.PodDisruptionBudget(
             `${name}-pdb`,

@@ -4,6 +4,7 @@
  */
 export * from "./bootstrap";
 export * from "./heightGate";
+export * from "./rollout";
 export * from "./trafficSwitch";
 export { UNKNOWN } from "./common";
 export type { KubeAccessInputs } from "./common";

@@ -275,7 +275,8 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
             network: input.network,
             chain: input.chain,
             group: input.group,
-            revision: input.revision,
+            // No revision here: a Rolling set keeps its ConfigMap across revisions, and the
+            // provider replaces a ConfigMap whose data changes (delete, then create).
             ...(input.config.configFiles ?? {}),
             ...(snapshotRestore(input, names)?.configMapData ?? {}),
         },
@@ -306,7 +307,14 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
             selector: { matchLabels: selector },
             // Nodes are independent peers: start and stop them together, not one by one.
             podManagementPolicy: "Parallel",
-            updateStrategy: { type: "RollingUpdate" },
+            // chainfleet decides when a node restarts, never the controller. A Rolling set's new
+            // revision is rolled out by the Rollout resource (dynamic-providers/rollout.ts), which
+            // does not stall on a node that is not Ready as RollingUpdate does (kubernetes#67250).
+            // A pinned set (BlueGreen, HardFork) gets a new set for a new revision, so its template
+            // only changes when chainfleet itself or a stack-wide setting (snapshotImage) does; a
+            // RollingUpdate would then restart every node of the set, unasked, each replaying its
+            // store for up to a day. With OnDelete such changes apply at a pod's next restart.
+            updateStrategy: { type: "OnDelete" },
             // The volumes are chainfleet's (explicit PVCs): the controller must never delete them.
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
             template: buildPodTemplate(input, names),

@@ -15,6 +15,7 @@ async function declare(
     chain: "sei" | "cometbft",
     update: Record<string, unknown>,
     incumbent?: Incumbent,
+    group: Record<string, unknown> = {},
 ): Promise<Recorded[]> {
     const { Fleet } = await import("../../components/Fleet");
     mocks.reset();
@@ -27,6 +28,7 @@ async function declare(
                 image: "ghcr.io/sei-protocol/sei:v6.1.0",
                 storage: { size: "100Gi" },
                 update,
+                ...group,
             },
         },
     });
@@ -168,6 +170,109 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         const [gate] = dynamic(resources, "HeightGate");
         assert.equal(gate.inputs.mode, "running");
         assert.equal(dynamic(resources, "TrafficSwitch").length, 1);
+    });
+
+    it("Rolling (inPlace): the set keeps its name, uses OnDelete, and a Rollout moves its pods", async () => {
+        const first = await declare("cometbft", { strategy: "Rolling" });
+        const [before] = statefulSets(first);
+        const incumbent = {
+            set: before.metadata.name,
+            revision: before.metadata.labels["chainfleet.io/revision"],
+        };
+        const resources = await declare(
+            "cometbft",
+            { strategy: "Rolling", timeouts: { gateSeconds: 900 } },
+            incumbent,
+            {
+                image: "ghcr.io/sei-protocol/sei:v6.2.0",
+                podDisruptionBudget: { maxUnavailable: 2 },
+            },
+        );
+        const [sts] = statefulSets(resources);
+        const revision = sts.metadata.labels["chainfleet.io/revision"];
+        assert.equal(sts.metadata.name, "rpc", "updated in place under the group's name");
+        assert.notEqual(revision, incumbent.revision);
+        assert.deepEqual(sts.spec.updateStrategy, { type: "OnDelete" });
+        assert.equal(sts.spec.template.metadata.labels["chainfleet.io/revision"], revision);
+        assert.equal(dynamic(resources, "HeightGate").length, 0);
+        assert.equal(dynamic(resources, "TrafficSwitch").length, 0);
+        const rollouts = dynamic(resources, "Rollout");
+        assert.equal(rollouts.length, 1);
+        const [rollout] = rollouts;
+        assert.equal(rollout.type, "pulumi-nodejs:dynamic/upgrade:Rollout");
+        assert.equal(rollout.name, `testnet-rpc-rollout-${revision}`);
+        assert.deepEqual(
+            Object.fromEntries(
+                ["kubeconfig", "namespace", "statefulSetName", "revision", "maxUnavailable"].map(
+                    (k) => [k, rollout.inputs[k]],
+                ),
+            ),
+            {
+                kubeconfig: "/kc",
+                namespace: sts.metadata.namespace,
+                statefulSetName: "rpc",
+                revision,
+                maxUnavailable: 2,
+            },
+        );
+        assert.equal(rollout.inputs.deadlineSeconds, 900);
+        assert.ok(rollout.inputs.providerVersion);
+    });
+
+    it("Rolling: a steady set still declares its revision's Rollout, so a failed one resumes", async () => {
+        const first = await declare("cometbft", { strategy: "Rolling" });
+        const [sts] = statefulSets(first);
+        const revision = sts.metadata.labels["chainfleet.io/revision"];
+        const [created] = dynamic(first, "Rollout");
+        const again = await declare(
+            "cometbft",
+            { strategy: "Rolling" },
+            { set: sts.metadata.name, revision },
+        );
+        const [steady] = dynamic(again, "Rollout");
+        // Same name and inputs as the first deployment's: a finished rollout does not run again.
+        assert.equal(steady.name, created.name);
+        assert.deepEqual(steady.inputs, created.inputs);
+        assert.equal(steady.inputs.maxUnavailable, 1, "default budget: one at a time");
+    });
+
+    it("BlueGreen sets are never rolled in place: no Rollout, OnDelete all the same", async () => {
+        const resources = await declare(
+            "cometbft",
+            { strategy: "BlueGreen" },
+            { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" },
+        );
+        assert.equal(dynamic(resources, "Rollout").length, 0);
+        assert.deepEqual(statefulSets(resources)[0].spec.updateStrategy, { type: "OnDelete" });
+    });
+
+    it("a preprod cohort's set is rolled in place by a Rollout of its own revision", async () => {
+        const { Fleet } = await import("../../components/Fleet");
+        mocks.reset();
+        const config = parseStackConfig({
+            network: "testnet",
+            chain: "cometbft",
+            groups: {
+                rpc: {
+                    replicas: 3,
+                    image: "cometbft/cometbft:v0.38.19",
+                    storage: { size: "10Gi" },
+                    update: { strategy: "BlueGreen" },
+                },
+            },
+        });
+        const cohort = { replicas: 1, image: "cometbft/cometbft:v0.38.20", nodes: ["rpc-2"] };
+        const fleet = new Fleet("testnet", {
+            config,
+            preprod: { selection: {} as never, groups: { rpc: cohort } },
+        });
+        await settled(fleet, mocks);
+        const pre = statefulSets(mocks.resources).find((s) => s.metadata.name === "rpc-preprod")!;
+        assert.deepEqual(pre.spec.updateStrategy, { type: "OnDelete" });
+        const rollouts = dynamic(mocks.resources, "Rollout");
+        assert.equal(rollouts.length, 1, "the BlueGreen group itself has none");
+        assert.equal(rollouts[0].inputs.statefulSetName, "rpc-preprod");
+        assert.equal(rollouts[0].inputs.revision, pre.metadata.labels["chainfleet.io/revision"]);
     });
 
     it("HardFork without a known incumbent image fails, naming the fix", async () => {
