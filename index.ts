@@ -26,12 +26,15 @@ export = async () => {
         network: config.network,
         namespace: fleet.namespace.metadata.name,
         revisions: fleet.revisions(),
-        preprod: preprod && {
-            epoch: preprod.selection.epoch,
-            percent: preprod.selection.percent,
-            nodes: preprod.selection.selected,
-            groups: preprod.groups,
-        },
+        // Only when configured: an undefined output makes Pulumi warn on every run.
+        ...(preprod && {
+            preprod: {
+                epoch: preprod.selection.epoch,
+                percent: preprod.selection.percent,
+                nodes: preprod.selection.selected,
+                groups: preprod.groups,
+            },
+        }),
         stableServices: Object.fromEntries(
             Object.entries(fleet.deployments).map(([g, d]) => [g, d.stableService.metadata.name]),
         ),
