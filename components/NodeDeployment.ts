@@ -9,6 +9,10 @@
  * - HardFork: entrant volumes -> bootstrap Jobs (incumbent image, halt at H-1) -> entrant set (new
  *   image, upgrade-info.json) -> running gate -> traffic switch.
  *
+ * The gate, the switch and the bootstraps are one record each per group (per ordinal for
+ * bootstraps), updated by each upgrade and kept, settled, between upgrades, so that a finished
+ * upgrade's next `pulumi up` is a no-op.
+ *
  * The incumbent set is simply no longer declared: Pulumi deletes what a program stops declaring
  * only after every other step of a successful update, i.e. after the switch. A failed gate fails
  * the update, so nothing is deleted and the incumbents keep serving; the next `pulumi up` reads the
@@ -101,27 +105,34 @@ export class NodeDeployment extends pulumi.ComponentResource {
         };
         const names = groupNames(args.group, this.plan.pinRevision ? this.revision : undefined);
 
+        // The group's upgrade records (lib/plan.ts RecordsMode): they wait while an upgrade is
+        // under way and are kept, settled, once the group has been switched at least once.
+        const records = this.plan.records;
+        const settled = records === "settled";
         const beforeStart =
-            this.plan.kind === "hardFork"
+            records !== "none" && update.strategy === "HardFork"
                 ? (volumes: k8s.core.v1.PersistentVolumeClaim[]) =>
                       volumes.map((volume, ordinal) => {
                           // The incumbent commits H-1 and stops; the new binary executes H.
                           const haltAt = update.haltHeight! - 1;
                           return new Bootstrap(
-                              `${name}-${this.revision}-bootstrap-${ordinal}`,
+                              `${name}-bootstrap-${ordinal}`,
                               {
                                   ...kube,
                                   namespace: args.namespace,
-                                  job: buildBootstrapJob(
-                                      input,
-                                      ordinal,
-                                      this.incumbentImage(args),
-                                      haltAt,
-                                  ),
+                                  job: settled
+                                      ? undefined
+                                      : buildBootstrapJob(
+                                            input,
+                                            ordinal,
+                                            this.incumbentImage(args),
+                                            haltAt,
+                                        ),
                                   pvcName: names.pvc(ordinal),
                                   haltHeight: haltAt,
                                   haltExitCodes: [...adapter.haltExitCodes],
                                   deadlineSeconds: update.timeouts.bootstrapSeconds,
+                                  settled,
                               },
                               { parent: this, dependsOn: [volume] },
                           );
@@ -185,36 +196,39 @@ export class NodeDeployment extends pulumi.ComponentResource {
             { parent: this, ignoreChanges: ["spec.selector"], dependsOn: [this.nodeGroup] },
         );
 
-        if (this.plan.kind === "blueGreen" || this.plan.kind === "hardFork") {
+        if (records !== "none") {
             const podUrls = (set: string, urls?: string[]) =>
                 Object.fromEntries((urls ?? []).map((url, ordinal) => [`${set}-${ordinal}`, url]));
+            // The incumbent is known only while it is being replaced; a settled gate needs none.
+            const incumbent = settled ? undefined : this.plan.incumbent!;
             this.gate = new HeightGate(
-                `${name}-gate-${this.revision}`,
+                `${name}-gate`,
                 {
                     ...kube,
                     namespace: args.namespace,
                     chain: args.chain,
                     // A hard-forked node starts at the fork height with nothing to catch up
                     // against until the network moves on: running is the gate there.
-                    mode: this.plan.kind === "hardFork" ? "running" : "caughtUp",
+                    mode: update.strategy === "HardFork" ? "running" : "caughtUp",
                     entrantSelector: this.nodeGroup.selector,
                     replicas: config.replicas,
-                    incumbentSelector: setSelector(identity, this.plan.incumbent!.set),
+                    incumbentSelector: incumbent && setSelector(identity, incumbent.set),
                     rpcPort: portFor(adapter, "rpc").containerPort,
                     rpcMode: update.gate.rpc,
                     directUrls: {
                         ...podUrls(this.plan.set, update.gate.directUrls),
-                        ...podUrls(this.plan.incumbent!.set, update.gate.incumbentUrls),
+                        ...(incumbent && podUrls(incumbent.set, update.gate.incumbentUrls)),
                     },
                     referenceRpcs: update.gate.referenceRpcs ?? [],
                     tolerance: update.caughtUpTolerance,
                     minPeers: update.gate.minPeers,
                     deadlineSeconds: update.timeouts.gateSeconds,
+                    settled,
                 },
                 { parent: this, dependsOn: [this.nodeGroup] },
             );
             this.trafficSwitch = new TrafficSwitch(
-                `${name}-switch-${this.revision}`,
+                `${name}-switch`,
                 {
                     ...kube,
                     namespace: args.namespace,
@@ -223,6 +237,7 @@ export class NodeDeployment extends pulumi.ComponentResource {
                     minReady: 1,
                     deadlineSeconds: update.timeouts.switchSeconds,
                     rollbackOnFailure: true,
+                    settled,
                 },
                 { parent: this, dependsOn: [this.gate, this.stableService] },
             );

@@ -10,6 +10,7 @@
  * - On success the PVC is annotated first, then the Job is deleted (Foreground, so its pods are
  *   gone before the entrant StatefulSet mounts the volume). The volume itself is never touched.
  * - On the deadline the Job keeps running, so the next `pulumi up` resumes it.
+ * - Settled (the fork is over; common.ts `diffRecord`): returns at once; no Job is needed.
  * - Delete removes our Job if it is still there and leaves the PVC alone.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -17,7 +18,10 @@ import {
     DNS_NAME,
     InputChecker,
     KubeAccessInputs,
-    diffInputs,
+    SettledInput,
+    checkSettled,
+    diffRecord,
+    isSettled,
     isUnknown,
     plainOutputs,
 } from "./common";
@@ -38,14 +42,15 @@ export const BOOTSTRAP_DEFAULTS = {
     logTailLines: 30,
 };
 
-export interface BootstrapInputs extends KubeAccessInputs {
+export interface BootstrapInputs extends KubeAccessInputs, SettledInput {
     namespace: string;
     /**
      * A batch/v1 Job manifest (plain object) that runs the incumbent image with the halt height
      * and mounts `pvcName`. `metadata.name` is required; the namespace is set to `namespace`.
-     * Its pods must use restartPolicy Never; backoffLimit 0 is recommended.
+     * Its pods must use restartPolicy Never; backoffLimit 0 is recommended. Not needed (and
+     * ignored) when settled.
      */
-    job: Record<string, unknown>;
+    job?: Record<string, unknown>;
     /** The entrant's data volume; only ever annotated, never modified otherwise. */
     pvcName: string;
     /** The height the node halts at (the HardFork flow passes H-1). */
@@ -64,8 +69,11 @@ export interface BootstrapInputs extends KubeAccessInputs {
 export interface BootstrapOutputs extends BootstrapInputs {
     /** The height recorded on the PVC. */
     bootstrappedHeight: number;
-    /** "job" when this run waited for a Job, "alreadyDone" when the PVC was annotated. */
-    how: "job" | "alreadyDone";
+    /**
+     * "job" when this run waited for a Job, "alreadyDone" when the PVC was annotated, "settled"
+     * when the record was declared after the fork.
+     */
+    how: "job" | "alreadyDone" | "settled";
     /** The exit code that counted as success (0 for Complete), -1 when already done. */
     exitCode: number;
     completedAt: string;
@@ -155,9 +163,24 @@ export function checkBootstrap(news: Obj): pulumi.dynamic.CheckResult<BootstrapI
     c.integerList("haltExitCodes", { min: 0, max: 255 });
     c.integer("deadlineSeconds", { min: 1 });
     c.integer("logTailLines", { min: 0, max: 1000 });
-    checkJob(c, inputs.job, inputs.pvcName);
+    checkSettled(c, inputs);
+    if (!isSettled(inputs)) {
+        checkJob(c, inputs.job, inputs.pvcName);
+    }
     inputs.providerVersion = BOOTSTRAP_VERSION;
     return { inputs: inputs as unknown as BootstrapInputs, failures: c.failures };
+}
+
+async function bootstrapOrSettle(inputs: BootstrapInputs): ReturnType<typeof runBootstrap> {
+    if (isSettled(inputs)) {
+        return {
+            bootstrappedHeight: inputs.haltHeight,
+            how: "settled",
+            exitCode: -1,
+            completedAt: new Date().toISOString(),
+        };
+    }
+    return runBootstrap(inputs);
 }
 
 export const bootstrapProvider: pulumi.dynamic.ResourceProvider<BootstrapInputs, BootstrapOutputs> =
@@ -166,10 +189,10 @@ export const bootstrapProvider: pulumi.dynamic.ResourceProvider<BootstrapInputs,
             return checkBootstrap(news as unknown as Obj);
         },
         async diff(_id, olds, news) {
-            return diffInputs(olds as unknown as Obj, news as unknown as Obj, TRIGGERS);
+            return diffRecord(olds as unknown as Obj, news as unknown as Obj, TRIGGERS);
         },
         async create(inputs) {
-            const result = await runBootstrap(inputs);
+            const result = await bootstrapOrSettle(inputs);
             return {
                 id: `${inputs.namespace}/${inputs.pvcName}@${inputs.haltHeight}`,
                 outs: plainOutputs({ ...inputs, ...result }),
@@ -180,7 +203,7 @@ export const bootstrapProvider: pulumi.dynamic.ResourceProvider<BootstrapInputs,
             if (jobName(olds) && jobName(olds) !== jobName(news)) {
                 await deleteBootstrapJob(olds);
             }
-            const result = await runBootstrap(news);
+            const result = await bootstrapOrSettle(news);
             return { outs: plainOutputs({ ...news, ...result }) };
         },
         async delete(_id, props) {
@@ -197,7 +220,7 @@ export type BootstrapArgs = Inputify<
 
 export class Bootstrap extends pulumi.dynamic.Resource {
     declare readonly bootstrappedHeight: pulumi.Output<number>;
-    declare readonly how: pulumi.Output<"job" | "alreadyDone">;
+    declare readonly how: pulumi.Output<BootstrapOutputs["how"]>;
     declare readonly exitCode: pulumi.Output<number>;
     declare readonly completedAt: pulumi.Output<string>;
 

@@ -204,6 +204,45 @@ export function diffInputs(
 }
 
 /**
+ * An input every upgrade record (gate, switch, bootstrap) takes: true when the record is declared
+ * only so that Pulumi keeps it, the upgrade it belongs to being over (lib/plan.ts `RecordsMode`).
+ * A settled record's create and update return at once, without contacting the cluster.
+ */
+export interface SettledInput {
+    settled?: boolean;
+}
+
+export const isSettled = (inputs: SettledInput): boolean => inputs.settled === true;
+
+/**
+ * The diff of an upgrade record. Declared settled, it never runs again, whatever else changed:
+ * what it vouched for is done (and a settled declaration may not know every input the upgrade
+ * had, such as the incumbent's selector). Declared to wait, it runs when it was settled before
+ * (it never waited for this) or when a trigger changed (a new entrant).
+ */
+export function diffRecord(
+    olds: Record<string, unknown>,
+    news: Record<string, unknown>,
+    triggers: readonly string[],
+): pulumi.dynamic.DiffResult & { changed: string[] } {
+    if (isSettled(news)) {
+        return { changes: false, changed: [] };
+    }
+    if (isSettled(olds)) {
+        return { changes: true, changed: ["settled"] };
+    }
+    return diffInputs(olds, news, triggers);
+}
+
+/** Checks the `settled` input of an upgrade record. */
+export function checkSettled(c: InputChecker, inputs: Record<string, unknown>): void {
+    const v = inputs.settled;
+    if (v !== undefined && typeof v !== "boolean" && !isUnknown(v)) {
+        c.fail("settled", `must be true or false, got ${JSON.stringify(v)}`);
+    }
+}
+
+/**
  * Outputs must be plain JSON: `undefined` members make the engine fail with "Unexpected struct
  * type" (pulumi/pulumi#7576). A JSON round trip drops them and turns Dates into strings.
  */

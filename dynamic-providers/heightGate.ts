@@ -3,8 +3,9 @@
  * pods is `running` (all Ready), `caughtUp` (synced to the incumbents' or reference RPCs' height)
  * or `atHeight` (at or past a target height), and fails at its own deadline otherwise.
  *
- * A failed gate changes nothing: it reads pods and node RPC, never writes. Pulumi records no state
- * for a failed create, so the next `pulumi up` runs the gate again (resume). Delete is a no-op.
+ * A failed gate changes nothing: it reads pods and node RPC, never writes. Pulumi keeps no new
+ * state for a failed create or update, so the next `pulumi up` runs the gate again (resume).
+ * A `settled` gate (the upgrade is over; common.ts `diffRecord`) passes at once. Delete is a no-op.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { ChainKind } from "../chains/types";
@@ -13,7 +14,10 @@ import {
     DNS_NAME,
     InputChecker,
     KubeAccessInputs,
-    diffInputs,
+    SettledInput,
+    checkSettled,
+    diffRecord,
+    isSettled,
     isUnknown,
     plainOutputs,
 } from "./common";
@@ -37,7 +41,7 @@ export const HEIGHT_GATE_DEFAULTS = {
 };
 
 /** What the provider methods receive: resolved, with defaults filled in by `check`. */
-export interface HeightGateInputs extends KubeAccessInputs {
+export interface HeightGateInputs extends KubeAccessInputs, SettledInput {
     namespace: string;
     chain: ChainKind;
     mode: GateMode;
@@ -132,6 +136,7 @@ export function checkHeightGate(
     c.integer("deadlineSeconds", { min: 1 });
     c.integer("pollIntervalMs", { min: 50, max: 60_000 });
     c.integer("targetHeight", { optional: true, min: 1 });
+    checkSettled(c, inputs);
     if (typeof inputs.requireAdvancing !== "boolean" && !isUnknown(inputs.requireAdvancing)) {
         c.fail(
             "requireAdvancing",
@@ -139,7 +144,9 @@ export function checkHeightGate(
         );
     }
 
-    const usesRpc = inputs.mode === "caughtUp" || inputs.mode === "atHeight";
+    // A settled gate reads no RPC, so what only reaching nodes needs is not required of it.
+    const usesRpc =
+        (inputs.mode === "caughtUp" || inputs.mode === "atHeight") && inputs.settled !== true;
     if (inputs.mode === "atHeight" && inputs.targetHeight === undefined) {
         c.fail(
             "targetHeight",
@@ -202,7 +209,15 @@ export function heightGateId(inputs: HeightGateInputs): string {
 }
 
 async function runAndReturn(inputs: HeightGateInputs): Promise<HeightGateOutputs> {
-    const result = await runHeightGate(inputs);
+    const result = isSettled(inputs)
+        ? {
+              passedAt: new Date().toISOString(),
+              heights: {},
+              referenceHeight: -1,
+              waitedSeconds: 0,
+              reason: "settled: the revision is already active, nothing to wait for",
+          }
+        : await runHeightGate(inputs);
     return plainOutputs({ ...inputs, ...result });
 }
 
@@ -214,7 +229,7 @@ export const heightGateProvider: pulumi.dynamic.ResourceProvider<
         return checkHeightGate(news as unknown as Record<string, unknown>);
     },
     async diff(_id, olds, news) {
-        return diffInputs(
+        return diffRecord(
             olds as unknown as Record<string, unknown>,
             news as unknown as Record<string, unknown>,
             TRIGGERS,

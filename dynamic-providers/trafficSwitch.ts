@@ -6,6 +6,7 @@
  * - Entrants not ready by the deadline: fails without touching the Service.
  * - Flipped but the EndpointSlices do not show ready entrants by the deadline: the selector is
  *   put back (when `rollbackOnFailure`, the default and still ours to revert), then it fails.
+ * - Settled (the upgrade is over; common.ts `diffRecord`): returns at once, reading nothing.
  * - Delete is a no-op: flipping back on delete would send traffic to incumbents that are being
  *   torn down. Teardown is the incumbents' deletion.
  *
@@ -17,7 +18,10 @@ import {
     DNS_NAME,
     InputChecker,
     KubeAccessInputs,
-    diffInputs,
+    SettledInput,
+    checkSettled,
+    diffRecord,
+    isSettled,
     isUnknown,
     plainOutputs,
 } from "./common";
@@ -37,7 +41,7 @@ export const TRAFFIC_SWITCH_DEFAULTS = {
     rollbackOnFailure: true,
 };
 
-export interface TrafficSwitchInputs extends KubeAccessInputs {
+export interface TrafficSwitchInputs extends KubeAccessInputs, SettledInput {
     namespace: string;
     serviceName: string;
     /** The selector to set, e.g. {app.kubernetes.io/instance: x, chainfleet.io/revision: <entrant>}. */
@@ -84,6 +88,7 @@ export function checkTrafficSwitch(
     c.labels("selector");
     c.integer("minReady", { min: 1 });
     c.integer("deadlineSeconds", { min: 1 });
+    checkSettled(c, inputs);
     if (typeof inputs.rollbackOnFailure !== "boolean" && !isUnknown(inputs.rollbackOnFailure)) {
         c.fail(
             "rollbackOnFailure",
@@ -94,6 +99,20 @@ export function checkTrafficSwitch(
     return { inputs: inputs as unknown as TrafficSwitchInputs, failures: c.failures };
 }
 
+async function switchAndReturn(inputs: TrafficSwitchInputs): Promise<TrafficSwitchOutputs> {
+    // Settled: the plan declares it only while the selector already is this one (lib/plan.ts).
+    const result = isSettled(inputs)
+        ? {
+              previousSelector: inputs.selector,
+              currentSelector: inputs.selector,
+              switchedAt: new Date().toISOString(),
+              changed: false,
+              minReadyDuringSwitch: -1,
+          }
+        : await runTrafficSwitch(inputs);
+    return plainOutputs({ ...inputs, ...result });
+}
+
 export const trafficSwitchProvider: pulumi.dynamic.ResourceProvider<
     TrafficSwitchInputs,
     TrafficSwitchOutputs
@@ -102,22 +121,20 @@ export const trafficSwitchProvider: pulumi.dynamic.ResourceProvider<
         return checkTrafficSwitch(news as unknown as Record<string, unknown>);
     },
     async diff(_id, olds, news) {
-        return diffInputs(
+        return diffRecord(
             olds as unknown as Record<string, unknown>,
             news as unknown as Record<string, unknown>,
             TRIGGERS,
         );
     },
     async create(inputs) {
-        const result = await runTrafficSwitch(inputs);
         return {
             id: `${inputs.namespace}/${inputs.serviceName}`,
-            outs: plainOutputs({ ...inputs, ...result }),
+            outs: await switchAndReturn(inputs),
         };
     },
     async update(_id, _olds, news) {
-        const result = await runTrafficSwitch(news);
-        return { outs: plainOutputs({ ...news, ...result }) };
+        return { outs: await switchAndReturn(news) };
     },
     async delete() {
         // Never flip back on delete; see the module comment.

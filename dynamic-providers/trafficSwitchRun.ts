@@ -188,7 +188,14 @@ export async function runTrafficSwitch(inputs: TrafficSwitchInputs): Promise<Res
             await waker.wait(Math.min(30_000, deadline.remainingMs()));
         }
 
-        // 2. Flip. The annotations record when and from what, for the no-op path and for people.
+        // 2. Flip. The annotations record when and from what, for the no-op path and for people
+        // (and for the program: lib/incumbent.ts reads `switched-at` to keep upgrade records).
+        const annotationsBefore = {
+            [SWITCHED_AT_ANNOTATION]:
+                service.metadata?.annotations?.[SWITCHED_AT_ANNOTATION] ?? null,
+            [PREVIOUS_SELECTOR_ANNOTATION]:
+                service.metadata?.annotations?.[PREVIOUS_SELECTOR_ANNOTATION] ?? null,
+        };
         let minReady = countEndpoints(slices.values()).ready;
         const switchedAt = new Date().toISOString();
         await patchSelector(clients, inputs, service, target, {
@@ -225,7 +232,15 @@ export async function runTrafficSwitch(inputs: TrafficSwitchInputs): Promise<Res
                 };
             }
             if (Date.now() >= verifyUntil) {
-                throw new Error(await failVerification(clients, inputs, before, verdict.reason));
+                throw new Error(
+                    await failVerification(
+                        clients,
+                        inputs,
+                        before,
+                        annotationsBefore,
+                        verdict.reason,
+                    ),
+                );
             }
             progress.report(verdict.reason);
             await waker.wait(Math.min(5000, verifyUntil - Date.now()));
@@ -240,6 +255,7 @@ async function failVerification(
     clients: KubeClients,
     inputs: TrafficSwitchInputs,
     before: Selector,
+    annotationsBefore: Record<string, string | null>,
     reason: string,
 ): Promise<string> {
     const head =
@@ -252,9 +268,7 @@ async function failVerification(
     if (!selectorsEqual(now.spec?.selector, inputs.selector)) {
         return `${head} Someone changed the selector meanwhile (now ${selectorString(now.spec?.selector ?? {})}); left as is.`;
     }
-    await patchSelector(clients, inputs, now, before, {
-        [SWITCHED_AT_ANNOTATION]: null,
-        [PREVIOUS_SELECTOR_ANNOTATION]: null,
-    });
+    // The annotations go back to what they were: an earlier switch's record stays true.
+    await patchSelector(clients, inputs, now, before, annotationsBefore);
     return `${head} The selector was put back to ${selectorString(before)}; incumbents serve again. Check the entrant pods' readiness and run \`pulumi up\` again.`;
 }

@@ -4,9 +4,17 @@
  * this: they are overwritten even by failed updates, while the selector changes only when the
  * traffic switch has succeeded.
  */
+import { SWITCHED_AT_ANNOTATION } from "../dynamic-providers/constants";
 import { LABEL } from "./labels";
 import { groupNames } from "./names";
 import type { Incumbent } from "./plan";
+
+/** What the program reads of a stable Service. */
+export interface LiveService {
+    selector?: Record<string, string>;
+    /** The traffic switch's `chainfleet.io/switched-at` annotation, if it ever switched it. */
+    switchedAt?: string;
+}
 
 export interface LiveSet {
     image?: string;
@@ -16,8 +24,8 @@ export interface LiveSet {
 
 /** What the program needs to read from the cluster; the unit tests pass a fake. */
 export interface ClusterReader {
-    /** The selector of Service `name`, or undefined when there is no such Service. */
-    serviceSelector(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+    /** Service `name`'s selector and switch annotation, or undefined when there is no such Service. */
+    service(namespace: string, name: string): Promise<LiveService | undefined>;
     /** StatefulSet `name`'s node image, replicas and revision label, if it exists. */
     statefulSet(namespace: string, name: string): Promise<LiveSet | undefined>;
 }
@@ -27,7 +35,8 @@ export async function readIncumbent(
     namespace: string,
     group: string,
 ): Promise<Incumbent | undefined> {
-    const selector = await reader.serviceSelector(namespace, groupNames(group).stableService);
+    const service = await reader.service(namespace, groupNames(group).stableService);
+    const selector = service?.selector;
     const set = selector?.[LABEL.set];
     if (!selector || !set) {
         return undefined;
@@ -36,7 +45,13 @@ export async function readIncumbent(
     // A set's revision label is on its pods; a Rolling set's selector omits it, so the
     // StatefulSet's own revision label (kept current by Pulumi) is the fallback.
     const revision = selector[LABEL.revision] ?? live?.revision ?? "";
-    return { set, revision, image: live?.image, replicas: live?.replicas };
+    return {
+        set,
+        revision,
+        image: live?.image,
+        replicas: live?.replicas,
+        ...(service?.switchedAt ? { switchedAt: service.switchedAt } : {}),
+    };
 }
 
 /** A ClusterReader over the Kubernetes API (kubeconfig from $KUBECONFIG or ~/.kube/config). */
@@ -63,11 +78,16 @@ export function kubeClusterReader(access: {
         }
     };
     return {
-        async serviceSelector(namespace, name) {
+        async service(namespace, name) {
             const svc = await orUndefined(`Service ${namespace}/${name}`, () =>
                 clients.core.readNamespacedService({ name, namespace }),
             );
-            return svc?.spec?.selector;
+            return (
+                svc && {
+                    selector: svc.spec?.selector,
+                    switchedAt: svc.metadata?.annotations?.[SWITCHED_AT_ANNOTATION],
+                }
+            );
         },
         async statefulSet(namespace, name) {
             const sts = await orUndefined(`StatefulSet ${namespace}/${name}`, () =>

@@ -16,6 +16,8 @@ export interface Incumbent {
     image?: string;
     /** Its replica count. */
     replicas?: number;
+    /** When the traffic switch last flipped the group's stable Service; absent if it never did. */
+    switchedAt?: string;
 }
 
 export type PlanKind =
@@ -30,8 +32,21 @@ export type PlanKind =
     /** HardFork: entrant volumes, bootstrap with the incumbent image, running gate, switch, teardown. */
     | "hardFork";
 
+/**
+ * The group's upgrade records: the gate, the switch and (HardFork) the bootstraps, one of each
+ * per group, named without a revision so that each upgrade updates them rather than replacing
+ * them.
+ * - `active`: they wait (and switch) for this plan's entrant.
+ * - `settled`: the group has records from an earlier upgrade and no upgrade is under way; they
+ *   are declared so Pulumi keeps them (a record left out would be deleted, and a finished
+ *   upgrade would never be a no-op) and do nothing, not even contact the cluster.
+ * - `none`: the group never switched (first deployment onwards): nothing to keep.
+ */
+export type RecordsMode = "active" | "settled" | "none";
+
 export interface UpgradePlan {
     kind: PlanKind;
+    records: RecordsMode;
     /** StatefulSet name of the set to declare (the entrant, when there is one). */
     set: string;
     /** Whether that set is named after (and selects) its revision. */
@@ -51,11 +66,19 @@ export function planUpgrade(
     const pinRevision = update.strategy !== "Rolling";
     const set = groupNames(group, pinRevision ? desiredRevision : undefined).statefulSet;
     if (!incumbent) {
-        return { kind: "create", set, pinRevision, reason: "first deployment: nothing to gate" };
+        return {
+            kind: "create",
+            records: "none",
+            set,
+            pinRevision,
+            reason: "first deployment: nothing to gate",
+        };
     }
+    const records: RecordsMode = incumbent.switchedAt ? "settled" : "none";
     if (incumbent.set === set && incumbent.revision === desiredRevision) {
         return {
             kind: "steady",
+            records,
             set,
             pinRevision,
             reason: `revision ${desiredRevision} is active`,
@@ -65,6 +88,7 @@ export function planUpgrade(
         // Only a Rolling set keeps its name across revisions.
         return {
             kind: "inPlace",
+            records,
             set,
             pinRevision,
             incumbent,
@@ -74,6 +98,7 @@ export function planUpgrade(
     const kind: PlanKind = update.strategy === "HardFork" ? "hardFork" : "blueGreen";
     return {
         kind,
+        records: "active",
         set,
         pinRevision,
         incumbent,

@@ -161,6 +161,11 @@ describe("api: TrafficSwitch provider", function () {
                 ports: [{ name: "rpc", port: 26657 }],
             },
         });
+        // The earlier test's switch back to blue left its record; the rollback must restore it.
+        const annotationsBefore = (
+            await clients().core.readNamespacedService({ namespace: ns, name: "rpc" })
+        ).metadata?.annotations;
+        assert.ok(annotationsBefore?.["chainfleet.io/switched-at"], "an earlier switch's record");
         try {
             await assert.rejects(
                 trafficSwitchProvider.create(await inputs({ deadlineSeconds: 3 })),
@@ -178,7 +183,7 @@ describe("api: TrafficSwitch provider", function () {
             );
             const svc = await clients().core.readNamespacedService({ namespace: ns, name: "rpc" });
             assert.deepEqual(svc.spec?.selector, BLUE);
-            assert.equal(svc.metadata?.annotations?.["chainfleet.io/previous-selector"], undefined);
+            assert.deepEqual(svc.metadata?.annotations, annotationsBefore);
         } finally {
             await clients().discovery.deleteNamespacedEndpointSlice({
                 namespace: ns,

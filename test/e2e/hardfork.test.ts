@@ -25,8 +25,8 @@ import {
     waitForReadyPods,
     waitUntil,
 } from "./harness/cluster";
-import { outputs, pinnedSet, planMessages, uniqueSuffix } from "./harness/fleet";
-import { E2eStack } from "./harness/pulumi";
+import { assertNoChanges, outputs, pinnedSet, planMessages, uniqueSuffix } from "./harness/fleet";
+import { E2eStack, diagnosticsOf } from "./harness/pulumi";
 import { installFailureReport, step } from "./harness/report";
 
 const GROUP = "archive";
@@ -57,6 +57,7 @@ describe("e2e: HardFork upgrade (sei)", function () {
     const network = `hf-${id}`;
     const namespace = `e2e-hf-${id}`;
     let stack: E2eStack | undefined;
+    let forked = false;
 
     installFailureReport({ stack: () => stack, namespace: () => namespace });
 
@@ -241,5 +242,16 @@ describe("e2e: HardFork upgrade (sei)", function () {
                 return left.length === 0;
             });
         });
+        forked = true;
+    });
+
+    it("the up after the fork is a no-op: bootstrap, gate and switch records stay, settled", async function () {
+        if (!forked) {
+            this.skip();
+        }
+        const again = await stack!.up(["--expect-no-changes"], { allowFailure: true });
+        assertNoChanges(again);
+        assert.equal(again.code, 0, diagnosticsOf(again));
+        assert.deepEqual(planMessages(again), [], "nothing to upgrade");
     });
 });

@@ -92,6 +92,49 @@ describe("planUpgrade", () => {
             const replaces =
                 c.kind === "blueGreen" || c.kind === "hardFork" || c.kind === "inPlace";
             assert.equal(plan.incumbent, replaces ? c.incumbent : undefined);
+            const switches = c.kind === "blueGreen" || c.kind === "hardFork";
+            assert.equal(plan.records, switches ? "active" : "none");
+        });
+    }
+
+    // Once the switch has flipped a group's Service, its records stay declared, so they are
+    // never deleted by a later run; they wait only while an upgrade is under way.
+    const switchedAt = "2026-11-30T00:00:00.000Z";
+    const recordCases: {
+        name: string;
+        strategy: Strategy;
+        incumbent: Incumbent;
+        records: string;
+    }[] = [
+        {
+            name: "BlueGreen, unchanged after a switch",
+            strategy: "BlueGreen",
+            incumbent: { set: "rpc-bbbbbbbb", revision: "bbbbbbbb", switchedAt },
+            records: "settled",
+        },
+        {
+            name: "HardFork, after the fork",
+            strategy: "HardFork",
+            incumbent: { set: "rpc-bbbbbbbb", revision: "bbbbbbbb", switchedAt },
+            records: "settled",
+        },
+        {
+            name: "Rolling in place after a strategy change",
+            strategy: "Rolling",
+            incumbent: { set: "rpc", revision: "aaaaaaaa", switchedAt },
+            records: "settled",
+        },
+        {
+            name: "BlueGreen, a second upgrade",
+            strategy: "BlueGreen",
+            incumbent: { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", switchedAt },
+            records: "active",
+        },
+    ];
+    for (const c of recordCases) {
+        it(`${c.name}: records ${c.records}`, () => {
+            const plan = planUpgrade("rpc", "bbbbbbbb", { strategy: c.strategy }, c.incumbent);
+            assert.equal(plan.records, c.records);
         });
     }
 });
@@ -100,9 +143,10 @@ describe("readIncumbent", () => {
     function reader(
         selector?: Record<string, string>,
         sts?: Record<string, unknown>,
+        switchedAt?: string,
     ): ClusterReader {
         return {
-            serviceSelector: async () => selector,
+            service: async () => selector && { selector, switchedAt },
             statefulSet: async () => sts,
         };
     }
@@ -130,6 +174,19 @@ describe("readIncumbent", () => {
             image: "sei:v1",
             replicas: 3,
         });
+    });
+
+    it("carries the traffic switch's annotation: this group has upgrade records", async () => {
+        const found = await readIncumbent(
+            reader(
+                { "chainfleet.io/set": "rpc-aaaaaaaa", "chainfleet.io/revision": "aaaaaaaa" },
+                { image: "sei:v1", replicas: 3 },
+                "2026-11-30T00:00:00.000Z",
+            ),
+            "ns",
+            "rpc",
+        );
+        assert.equal(found?.switchedAt, "2026-11-30T00:00:00.000Z");
     });
 
     it("takes a Rolling set's revision from its StatefulSet label", async () => {

@@ -324,6 +324,91 @@ describe("#providers diff()", () => {
     });
 });
 
+describe("#providers upgrade records: settled", () => {
+    // Each provider with an input that its diff treats as a trigger.
+    const records = [
+        {
+            name: "HeightGate",
+            provider: heightGateProvider,
+            valid: validGate,
+            trigger: { tolerance: 9 },
+        },
+        {
+            name: "TrafficSwitch",
+            provider: trafficSwitchProvider,
+            valid: validSwitch,
+            trigger: { selector: { "chainfleet.io/revision": "c" } },
+        },
+        {
+            name: "Bootstrap",
+            provider: bootstrapProvider,
+            valid: validBootstrap,
+            trigger: { haltHeight: 5 },
+        },
+    ] as const;
+    const diff = (p: (typeof records)[number]["provider"], olds: Obj, news: Obj) =>
+        p.diff!("id", olds as never, news as never);
+
+    for (const r of records) {
+        it(`${r.name}: declared settled, it never runs again, whatever changed`, async () => {
+            const olds = { ...r.valid(), providerVersion: "0" };
+            const news = { ...r.valid(), ...r.trigger, providerVersion: "1", settled: true };
+            assert.equal((await diff(r.provider, olds, news)).changes, false);
+        });
+        it(`${r.name}: settled before, asked to wait now, it runs`, async () => {
+            const olds = { ...r.valid(), providerVersion: "1", settled: true };
+            const news = { ...r.valid(), providerVersion: "1" };
+            const d = await diff(r.provider, olds, news);
+            assert.equal(d.changes, true);
+            assert.deepEqual(d.changes && (d as { changed?: string[] }).changed, ["settled"]);
+        });
+        it(`${r.name}: waiting before and now, a trigger still decides`, async () => {
+            const olds = { ...r.valid(), providerVersion: "1", settled: false };
+            assert.equal((await diff(r.provider, olds, { ...olds })).changes, false);
+            const news = { ...olds, ...r.trigger };
+            assert.equal((await diff(r.provider, olds, news)).changes, true);
+        });
+        it(`${r.name}: a settled create returns at once without a cluster`, async () => {
+            const inputs = {
+                ...(
+                    await r.provider.check!(
+                        {} as never,
+                        {
+                            ...r.valid(),
+                            settled: true,
+                            // A kubeconfig that cannot exist: any cluster access would throw.
+                            kubeconfig: "/nonexistent/kubeconfig",
+                        } as never,
+                    )
+                ).inputs,
+            };
+            const created = await r.provider.create!(inputs as never);
+            assert.equal((created.outs as unknown as Obj).settled, true);
+        });
+        it(`${r.name}: settled must be a boolean`, async () => {
+            const got = await failures(r.provider, { ...r.valid(), settled: "yes" });
+            assert.ok(
+                got.some((f) => f.startsWith("settled: ")),
+                got.join("\n"),
+            );
+        });
+    }
+
+    it("Bootstrap: a settled record needs no Job (the incumbent image is gone)", async () => {
+        const { job: _job, ...rest } = validBootstrap();
+        assert.deepEqual(await failures(bootstrapProvider, { ...rest, settled: true }), []);
+        assert.ok((await failures(bootstrapProvider, rest)).some((f) => f.startsWith("job: ")));
+    });
+
+    it("HeightGate: a settled direct-RPC gate needs no URLs (it reads no RPC)", async () => {
+        const direct = { ...validGate(), rpcMode: "direct" };
+        assert.deepEqual(await failures(heightGateProvider, { ...direct, settled: true }), []);
+        assert.ok(
+            (await failures(heightGateProvider, direct)).some((f) => f.startsWith("directUrls")),
+        );
+    });
+});
+
 describe("#providers outputs and Job shaping", () => {
     it("outputs are plain JSON: no undefined, no __provider, dates as strings", () => {
         const outs = plainOutputs({

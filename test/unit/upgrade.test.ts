@@ -172,6 +172,73 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         assert.equal(dynamic(resources, "TrafficSwitch").length, 1);
     });
 
+    // The records of a finished upgrade stay declared under the same names, settled, so the
+    // run after the upgrade neither deletes nor re-runs them (a Pulumi no-op).
+    for (const c of [
+        {
+            strategy: "BlueGreen",
+            chain: "cometbft",
+            update: { strategy: "BlueGreen" },
+            kinds: ["HeightGate", "TrafficSwitch"],
+        },
+        {
+            strategy: "HardFork",
+            chain: "sei",
+            update: { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" },
+            kinds: ["Bootstrap", "HeightGate", "TrafficSwitch"],
+        },
+    ] as const) {
+        it(`${c.strategy}: after the switch, the same records stay declared, settled`, async () => {
+            const incumbent = { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", image: "old:v1" };
+            const upgrade = await declare(c.chain, c.update, incumbent);
+            const [entrant] = statefulSets(upgrade);
+            const after = await declare(c.chain, c.update, {
+                set: entrant.metadata.name,
+                revision: entrant.metadata.labels["chainfleet.io/revision"],
+                image: entrant.spec.template.spec.containers[0].image,
+                switchedAt: "2026-11-30T00:00:00.000Z",
+            });
+            assert.deepEqual(statefulSets(after), [entrant], "the active set, unchanged");
+            for (const kind of c.kinds) {
+                const during = dynamic(upgrade, kind);
+                const kept = dynamic(after, kind);
+                assert.ok(during.length > 0, `${kind} during the upgrade`);
+                assert.deepEqual(
+                    kept.map((r) => r.name),
+                    during.map((r) => r.name),
+                    `${kind}: the same names, so Pulumi neither deletes nor creates one`,
+                );
+                for (const r of during) {
+                    assert.equal(r.inputs.settled, false, `${r.name} waits during the upgrade`);
+                }
+                for (const r of kept) {
+                    assert.equal(r.inputs.settled, true, `${r.name} is settled after it`);
+                }
+            }
+            const [switchDuring] = dynamic(upgrade, "TrafficSwitch");
+            const [switchAfter] = dynamic(after, "TrafficSwitch");
+            assert.deepEqual(switchAfter.inputs.selector, switchDuring.inputs.selector);
+            for (const b of dynamic(after, "Bootstrap")) {
+                assert.equal(b.inputs.job, undefined, "a settled bootstrap runs no Job");
+            }
+        });
+    }
+
+    it("a second upgrade reuses the records: the gate now waits for the new entrant", async () => {
+        const update = { strategy: "BlueGreen" };
+        const first = await declare("cometbft", update, {
+            set: "rpc-aaaaaaaa",
+            revision: "aaaaaaaa",
+            switchedAt: "2026-11-30T00:00:00.000Z",
+        });
+        const [gate] = dynamic(first, "HeightGate");
+        const [entrant] = statefulSets(first);
+        assert.equal(gate.name, "testnet-rpc-gate");
+        assert.equal(gate.inputs.settled, false);
+        assert.deepEqual(gate.inputs.entrantSelector, entrant.spec.selector.matchLabels);
+        assert.equal(gate.inputs.incumbentSelector["chainfleet.io/set"], "rpc-aaaaaaaa");
+    });
+
     it("Rolling (inPlace): the set keeps its name, uses OnDelete, and a Rollout moves its pods", async () => {
         const first = await declare("cometbft", { strategy: "Rolling" });
         const [before] = statefulSets(first);
