@@ -15,28 +15,32 @@
  * complete → next image.
  */
 import * as assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { KubeClients, k8s, kubeClients, loadKubeConfig, statusCode } from "../../lib/kube";
+import { KubeClients, kubeClients, statusCode } from "../../lib/kube";
 import { BootstrapTestConfigSchema } from "../../monitor/config";
 import { ANNOTATION, EVENT_REASON, EXIT, MESSAGE, RESULTS_KEY } from "../../monitor/constants";
 import { DETAILS_FILE, TestDetails } from "../../monitor/details";
 import { buildBootstrapTestManifests } from "../../monitor/manifests";
 import type { TestResult } from "../../monitor/results";
 import { CometChain, CometNode, status, waitForHeight } from "./harness/cometbft";
+import { clients, createNamespace, deleteNamespace, requireCluster } from "./harness/kube";
 import {
-    clients,
-    createNamespace,
-    deleteNamespace,
-    kubeAccess,
-    requireCluster,
-    waitFor,
-} from "./harness/kube";
+    MonitorRun,
+    eventReasons,
+    killMonitors,
+    messages,
+    podUid,
+    runMonitor,
+    serviceAccountKubeconfig,
+    show,
+    startMonitor,
+    waitForLine,
+    waitForNewPod,
+} from "./harness/monitor";
 import { LocalRegistry } from "./harness/registry";
 
-const ROOT = path.resolve(__dirname, "../..");
 const REPOSITORY = "chain/node";
 const AUTH = { username: "monitor", password: "s3cret" };
 const V1 = {
@@ -49,141 +53,6 @@ const V2 = {
 };
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
-
-interface MonitorRun {
-    lines: Record<string, any>[];
-    exit: Promise<number>;
-    proc: ChildProcess;
-}
-
-const running = new Set<ChildProcess>();
-
-/** Starts `monitor <args>` as a child process, collecting its JSON log lines. */
-function startMonitor(args: string[]): MonitorRun {
-    const proc = spawn(
-        process.execPath,
-        ["-r", "ts-node/register/transpile-only", path.join(ROOT, "monitor/cli.ts"), ...args],
-        { cwd: ROOT, env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, "tsconfig.json") } },
-    );
-    running.add(proc);
-    const lines: Record<string, any>[] = [];
-    let buffer = "";
-    let stderr = "";
-    proc.stdout?.on("data", (chunk: Buffer) => {
-        buffer += chunk.toString();
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
-            const line = buffer.slice(0, nl);
-            buffer = buffer.slice(nl + 1);
-            try {
-                lines.push(JSON.parse(line));
-            } catch {
-                lines.push({ msg: line, raw: true });
-            }
-        }
-    });
-    proc.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exit = new Promise<number>((resolve) =>
-        proc.on("exit", (code) => {
-            running.delete(proc);
-            if (stderr.trim()) {
-                lines.push({ msg: stderr.trim(), stderr: true });
-            }
-            resolve(code ?? -1);
-        }),
-    );
-    return { lines, exit, proc };
-}
-
-/** Runs `monitor <args>` to its end; fails with its log if it takes longer than `ms`. */
-async function runMonitor(args: string[], ms = 120_000): Promise<{ code: number; lines: any[] }> {
-    const run = startMonitor(args);
-    const timer = setTimeout(() => run.proc.kill("SIGKILL"), ms);
-    const code = await run.exit;
-    clearTimeout(timer);
-    return { code, lines: run.lines };
-}
-
-const messages = (lines: any[]) => lines.map((l) => l.msg as string);
-const show = (lines: any[]) => lines.map((l) => JSON.stringify(l)).join("\n");
-
-async function waitForLine(run: MonitorRun, msg: string, ms = 120_000): Promise<any> {
-    let found: any;
-    await waitFor(
-        `monitor log line '${msg}'`,
-        async () => {
-            found = run.lines.find((l) => l.msg === msg);
-            if (!found && run.proc.exitCode !== null) {
-                throw new Error(
-                    `monitor exited ${run.proc.exitCode} before '${msg}':\n${show(run.lines)}`,
-                );
-            }
-            return found !== undefined;
-        },
-        ms,
-    );
-    return found;
-}
-
-/** A kubeconfig that authenticates as the monitor's ServiceAccount, via the TokenRequest API. */
-async function serviceAccountKubeconfig(
-    namespace: string,
-    sa: string,
-    file: string,
-): Promise<void> {
-    const review = await clients().core.createNamespacedServiceAccountToken({
-        name: sa,
-        namespace,
-        body: {
-            apiVersion: "authentication.k8s.io/v1",
-            kind: "TokenRequest",
-            spec: { audiences: [], expirationSeconds: 3600 },
-        },
-    });
-    const token = review.status?.token;
-    assert.ok(token, "TokenRequest returned no token");
-    const cluster = loadKubeConfig(kubeAccess()).getCurrentCluster();
-    assert.ok(cluster, "the admin kubeconfig has no current cluster");
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-        clusters: [{ ...cluster, name: "local" }],
-        users: [{ name: sa, token }],
-        contexts: [{ name: sa, cluster: "local", user: sa, namespace }],
-        currentContext: sa,
-    });
-    fs.writeFileSync(file, kc.exportConfig(), { mode: 0o600 });
-}
-
-async function eventReasons(namespace: string): Promise<string[]> {
-    const list = await clients().core.listNamespacedEvent({ namespace });
-    return list.items
-        .filter((e) => e.involvedObject.kind === "StatefulSet")
-        .map((e) => e.reason ?? "");
-}
-
-async function podUid(namespace: string, name: string): Promise<string | undefined> {
-    try {
-        return (await clients().core.readNamespacedPod({ namespace, name })).metadata?.uid;
-    } catch (err) {
-        if (statusCode(err) === 404) return undefined;
-        throw err;
-    }
-}
-
-/** Waits for the StatefulSet controller to (re)create the pod with a UID other than `oldUid`. */
-async function waitForNewPod(namespace: string, name: string, oldUid?: string): Promise<k8s.V1Pod> {
-    let pod: k8s.V1Pod | undefined;
-    await waitFor(`pod ${name} replacing ${oldUid ?? "nothing"}`, async () => {
-        try {
-            pod = await clients().core.readNamespacedPod({ namespace, name });
-        } catch (err) {
-            if (statusCode(err) === 404) return false;
-            throw err;
-        }
-        return pod.metadata?.uid !== oldUid && !pod.metadata?.deletionTimestamp;
-    });
-    return pod as k8s.V1Pod;
-}
 
 const nodeImage = (spec: { containers?: { name: string; image?: string }[] } | undefined) =>
     spec?.containers?.find((c) => c.name === "node")?.image;
@@ -267,7 +136,7 @@ describe("monitor against a real API server, CometBFT node and registry", functi
     });
 
     after(async () => {
-        for (const proc of running) proc.kill("SIGKILL");
+        killMonitors();
         await chain?.stopAll();
         await registry?.stop();
         if (ns) await deleteNamespace(ns);

@@ -7,9 +7,6 @@
  * neither reads nor disturbs a developer's own dev stack on the same cluster.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import YAML from "yaml";
 import { LABEL } from "../../lib/labels";
 import { groupNames } from "../../lib/names";
 import {
@@ -32,30 +29,9 @@ import {
     planMessages,
     uniqueSuffix,
 } from "./harness/fleet";
-import { E2eStack, PROJECT, REPO_ROOT, stepsOf, summaryOf } from "./harness/pulumi";
+import { DevConfig, devConfig } from "./harness/dev";
+import { E2eStack, stepsOf, summaryOf } from "./harness/pulumi";
 import { installFailureReport, step } from "./harness/report";
-
-interface DevGroup {
-    replicas: number;
-    image: string;
-}
-
-interface DevConfig {
-    chain: string;
-    groups: Record<string, DevGroup>;
-    [key: string]: unknown;
-}
-
-/** The committed dev config, keys without the `chainfleet:` prefix. */
-function devConfig(): DevConfig {
-    const file = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
-    return Object.fromEntries(
-        Object.entries(file.config as Record<string, unknown>).map(([k, v]) => [
-            k.replace(`${PROJECT}:`, ""),
-            v,
-        ]),
-    ) as DevConfig;
-}
 
 describe("e2e: dev stack lifecycle", function () {
     const id = uniqueSuffix();
