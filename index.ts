@@ -31,7 +31,10 @@ export = async () => {
             preprod: {
                 epoch: preprod.selection.epoch,
                 percent: preprod.selection.percent,
-                nodes: preprod.selection.selected,
+                // The nodes that left their group's set (its top ordinals), and the pods that
+                // run the preprod image in their place.
+                nodes: Object.values(preprod.groups).flatMap((g) => g.nodes),
+                pods: Object.values(preprod.groups).flatMap((g) => g.pods),
                 groups: preprod.groups,
             },
         }),

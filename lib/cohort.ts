@@ -1,5 +1,9 @@
 /**
- * Preprod cohort selection: which nodes of a fleet run the preprod image.
+ * The preprod cohort draw: a rendezvous ranking of node identities that decides how many nodes
+ * of each group run the preprod image. It does not decide which: a StatefulSet can give up only
+ * its highest ordinals, so lib/preprod.ts passes in only the identities a group could really
+ * give (those above its highest opted-out node) and turns the k drawn from a group into the
+ * group's top k ordinals.
  *
  * Pure and deterministic, so anyone holding the stack config can recompute the cohort (the Flux
  * preprod PR rolled `Math.random()` per node, which nobody could reproduce; see
@@ -15,8 +19,9 @@
  *   order of the input;
  * - monotone: raising percent only adds nodes (the top k is a prefix of the top k+1);
  * - minimal churn: a node joining or leaving moves at most one other node in or out;
- * - re-roll: a new epoch gives fresh independent scores, so a new cohort;
- * - opted-out groups and nodes are removed before ranking, so they are never picked and do not
+ * - re-roll: a new epoch gives fresh independent scores, so a new draw (for lib/preprod.ts: a
+ *   new split of the cohort over the groups);
+ * - opted-out groups and nodes are removed before ranking, so they are never drawn and do not
  *   count towards the eligible total.
  */
 import { createHash } from "node:crypto";
@@ -49,7 +54,10 @@ export interface CohortSelection {
     percent: number;
     /** Nodes left after opt-outs. */
     eligible: number;
-    /** Ids of the selected nodes, sorted (ascending, by code unit). */
+    /**
+     * Ids of the drawn nodes, sorted (ascending, by code unit). lib/preprod.ts replaces them with
+     * the nodes really displaced (each group's top ordinals).
+     */
     selected: string[];
     /**
      * Things a person should see (the caller logs them, e.g. with `pulumi.log.warn`): a cohort
@@ -243,6 +251,8 @@ const GroupName = z
  *   epoch: "2025-07"          # defaults to the current UTC month, see defaultEpoch
  *   optOut: {groups: [validators], nodes: [sei-rpc-0]}
  * ```
+ *
+ * A node opt-out also keeps the lower ordinals of its group out of the cohort (lib/preprod.ts).
  */
 export const PreprodConfigSchema = z.strictObject({
     percent: z

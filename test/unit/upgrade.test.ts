@@ -328,7 +328,12 @@ describe("NodeDeployment upgrade plans under mocks", () => {
                 },
             },
         });
-        const cohort = { replicas: 1, image: "cometbft/cometbft:v0.38.20", nodes: ["rpc-2"] };
+        const cohort = {
+            replicas: 1,
+            image: "cometbft/cometbft:v0.38.20",
+            nodes: ["rpc-2"],
+            pods: ["rpc-preprod-0"],
+        };
         const fleet = new Fleet("testnet", {
             config,
             preprod: { selection: {} as never, groups: { rpc: cohort } },
