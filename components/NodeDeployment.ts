@@ -83,7 +83,7 @@ export class NodeDeployment extends pulumi.ComponentResource {
         const adapter = adapterFor(args.chain);
         const identity = { network: args.network, chain: args.chain, group: args.group };
         const update = config.update;
-        this.revision = revisionOf(args.chain, config);
+        this.revision = revisionOf(args.chain, config, args.snapshotImage);
         this.plan = planUpgrade(args.group, this.revision, update, incumbent);
         // Upgrades are what a person watching `pulumi up` wants to see; steady groups are noise.
         const quiet = this.plan.kind === "create" || this.plan.kind === "steady";
@@ -164,7 +164,7 @@ export class NodeDeployment extends pulumi.ComponentResource {
                 image: args.cohort.image,
                 replicas: args.cohort.replicas,
             };
-            const cohortRevision = revisionOf(args.chain, cohortConfig);
+            const cohortRevision = revisionOf(args.chain, cohortConfig, args.snapshotImage);
             this.preprod = new NodeGroup(
                 `${name}-preprod`,
                 {

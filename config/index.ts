@@ -9,6 +9,7 @@ import { z } from "zod";
 import * as path from "node:path";
 import { Catalog, isMutableReference, loadCatalog, resolveImage } from "../lib/catalog";
 import {
+    DEFAULT_SNAPSHOT_IMAGE,
     GroupConfig,
     ParsedStackConfig,
     StackConfig,
@@ -94,8 +95,10 @@ export const CATALOG_PATH = path.join(__dirname, "..", "catalog", "images.yaml")
 
 /**
  * Resolves `catalogImage` entries to images (the entry must serve the stack's chain), then holds
- * production stacks to digest-pinned images: a tag can be moved under a running fleet, a digest
- * cannot. Problems are appended to `problems`.
+ * production stacks to digest-pinned images wherever an image is configured (group images,
+ * HardFork bootstrap images, preprod, the monitor, the snapshot restore): a tag can be moved under
+ * a running fleet, a digest cannot. Bootstrap tests' images are the exception: they are tags to
+ * follow by design. Problems are appended to `problems`.
  */
 function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): StackConfig {
     let catalog: Catalog | undefined;
@@ -123,6 +126,7 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
     }
     if (config.production) {
         const pinned: [string, string | undefined][] = [
+            ["monitorImage", config.monitorImage],
             ...Object.entries(groups).flatMap(([name, g]): [string, string | undefined][] => [
                 [`groups.${name}.${g.catalogImage ? "catalogImage" : "image"}`, g.image],
                 [`groups.${name}.update.bootstrapImage`, g.update.bootstrapImage],
@@ -141,6 +145,20 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
                     rule: "production stacks need digest-pinned images (repo@sha256:<64 hex>): a tag can move under a running fleet",
                 });
             }
+        }
+        // The restore init container only runs in groups with a snapshot; the default is a tag.
+        const snapshotGroups = Object.keys(groups).filter((name) => groups[name].snapshot);
+        if (snapshotGroups.length > 0 && isMutableReference(config.snapshotImage)) {
+            const isDefault = config.snapshotImage === DEFAULT_SNAPSHOT_IMAGE;
+            problems.push({
+                path: "snapshotImage",
+                value: show(config.snapshotImage),
+                rule:
+                    `production stacks need digest-pinned images, and groups with a snapshot ` +
+                    `(${snapshotGroups.join(", ")}) restore it with this image` +
+                    (isDefault ? " (the default, a tag)" : "") +
+                    `: set snapshotImage to repo@sha256:<64 hex>`,
+            });
         }
     }
     return { ...config, groups };

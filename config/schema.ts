@@ -7,7 +7,7 @@ import { z } from "zod";
 import { adapterFor } from "../chains";
 import { PreprodConfigSchema } from "../lib/cohort";
 import { BootstrapTestConfigSchema } from "../monitor/config";
-import { SnapshotConfigSchema } from "../lib/snapshot";
+import { SnapshotConfigSchema, formatFromUrl } from "../lib/snapshot";
 import { nameLengthProblems } from "../lib/names";
 import {
     DNS1035_LABEL,
@@ -23,7 +23,10 @@ import {
 export const CHAINS = ["sei", "cometbft", "avalanche"] as const;
 export const UPDATE_STRATEGIES = ["Rolling", "BlueGreen", "HardFork"] as const;
 
-/** BusyBox has wget, sha256sum and tar: enough for .tar and .tar.gz snapshots. */
+/**
+ * BusyBox has wget, sha256sum and tar: enough for .tar and .tar.gz snapshots, but not for .tar.lz4
+ * (no lz4), so an lz4 snapshot needs `snapshotImage` set (crossKeyProblems).
+ */
 export const DEFAULT_SNAPSHOT_IMAGE = "docker.io/library/busybox:1.36";
 
 /** Defaults, named so the README and the code agree. */
@@ -106,10 +109,16 @@ const updateSchema = z
         }
     });
 
-const intOrPercent = z.union([
-    nonNegativeInt("value"),
-    z.string().regex(/^(100|[1-9]?[0-9])%$/, { error: "must be a whole number or a percentage" }),
-]);
+const intOrPercent = z.union(
+    [
+        nonNegativeInt("value"),
+        z
+            .string()
+            .regex(/^(100|[1-9]?[0-9])%$/, { error: "must be a whole number or a percentage" }),
+    ],
+    // A fraction fails both members as a type mismatch, and zod alone would say "Invalid input".
+    { error: "must be a whole number or a percentage such as '25%'" },
+);
 
 const pdbSchema = z
     .strictObject({
@@ -197,6 +206,10 @@ export function crossKeyProblems(
               ) ?? [])
             : []),
     ];
+    // BusyBox, the default snapshot image, has no lz4: without this rule an lz4 snapshot fails at
+    // pod start, after scheduling and volume binding, rather than here.
+    const defaultSnapshotImage =
+        raw.snapshotImage === undefined || raw.snapshotImage === DEFAULT_SNAPSHOT_IMAGE;
     const tests = Array.isArray(raw.bootstrapTests) ? (raw.bootstrapTests as unknown[]) : [];
     if (tests.length > 0 && raw.monitorImage === undefined) {
         problems.push({
@@ -250,6 +263,21 @@ export function crossKeyProblems(
         const replicas = Number.isInteger(fields.replicas) ? (fields.replicas as number) : 1;
         for (const message of nameLengthProblems(name, replicas)) {
             problems.push({ path: ["groups", name], input: name, message });
+        }
+        const snapshot = (fields.snapshot ?? {}) as Record<string, unknown>;
+        const format =
+            snapshot.format ??
+            (typeof snapshot.url === "string" ? formatFromUrl(snapshot.url) : undefined);
+        if (format === "tar.lz4" && defaultSnapshotImage) {
+            const key = snapshot.format !== undefined ? "format" : "url";
+            problems.push({
+                path: ["groups", name, "snapshot", key],
+                input: snapshot[key],
+                message:
+                    `tar.lz4 snapshots need lz4, which the default snapshot image ` +
+                    `(${DEFAULT_SNAPSHOT_IMAGE}) lacks; set snapshotImage to an image with sh, ` +
+                    `wget or curl, sha256sum, tar and lz4 (e.g. debian:bookworm-slim with lz4 installed)`,
+            });
         }
         const update = (fields.update ?? {}) as Record<string, unknown>;
         const chain = CHAINS.find((c) => c === raw.chain);

@@ -310,10 +310,11 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
             // chainfleet decides when a node restarts, never the controller. A Rolling set's new
             // revision is rolled out by the Rollout resource (dynamic-providers/rollout.ts), which
             // does not stall on a node that is not Ready as RollingUpdate does (kubernetes#67250).
-            // A pinned set (BlueGreen, HardFork) gets a new set for a new revision, so its template
-            // only changes when chainfleet itself or a stack-wide setting (snapshotImage) does; a
-            // RollingUpdate would then restart every node of the set, unasked, each replaying its
-            // store for up to a day. With OnDelete such changes apply at a pod's next restart.
+            // A pinned set (BlueGreen, HardFork) gets a new set for a new revision (the snapshot
+            // image counts, for groups that restore one), so its template only changes when
+            // chainfleet itself does; a RollingUpdate would then restart every node of the set,
+            // unasked, each replaying its store for up to a day. With OnDelete such changes apply
+            // at a pod's next restart.
             updateStrategy: { type: "OnDelete" },
             // The volumes are chainfleet's (explicit PVCs): the controller must never delete them.
             persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },

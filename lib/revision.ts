@@ -3,13 +3,24 @@
  * same revision on every machine, so an unchanged stack is a no-op; any pod-shaping change gives a
  * new one, which is what makes an entrant group. Replicas, the update strategy and the disruption
  * budget do not shape pods and are left out, so scaling never looks like an upgrade.
+ *
+ * The snapshot-restore init container's image is a stack-wide key (`snapshotImage`), not a group
+ * key, so callers pass it beside the group. It counts only for groups with a snapshot: the others
+ * have no such container, and their revision must not move when it changes.
  */
 import { createHash } from "node:crypto";
-import type { Chain, GroupConfig } from "../config/schema";
+import { type Chain, DEFAULT_SNAPSHOT_IMAGE, type GroupConfig } from "../config/schema";
 import { REVISION_LENGTH } from "./names";
 
-/** The inputs that shape a group's pods. */
-export function podShapingInputs(chain: Chain, group: GroupConfig): Record<string, unknown> {
+/**
+ * The inputs that shape a group's pods. `snapshotImage` is the stack's `snapshotImage`; defaults
+ * to the schema's default, as lib/manifests.ts does.
+ */
+export function podShapingInputs(
+    chain: Chain,
+    group: GroupConfig,
+    snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
+): Record<string, unknown> {
     return {
         chain,
         image: group.image,
@@ -20,12 +31,18 @@ export function podShapingInputs(chain: Chain, group: GroupConfig): Record<strin
         // A StatefulSet's volumeClaimTemplates are immutable, so storage changes need new objects.
         storage: group.storage,
         snapshot: group.snapshot ?? null,
+        // Absent (not null) without a snapshot, so those groups keep the revision they had.
+        snapshotImage: group.snapshot ? snapshotImage : undefined,
     };
 }
 
-export function revisionOf(chain: Chain, group: GroupConfig): string {
+export function revisionOf(
+    chain: Chain,
+    group: GroupConfig,
+    snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
+): string {
     return createHash("sha256")
-        .update(canonicalJson(podShapingInputs(chain, group)))
+        .update(canonicalJson(podShapingInputs(chain, group, snapshotImage)))
         .digest("hex")
         .slice(0, REVISION_LENGTH);
 }

@@ -25,9 +25,12 @@ function validStack(): Record<string, unknown> {
     };
 }
 
-/** Sets `value` at a dotted path of a fresh valid stack (`undefined` deletes the key). */
-function withValue(path: string, value: unknown): Record<string, unknown> {
-    const stack = validStack();
+/** Sets `value` at a dotted path of `stack`, a fresh valid one by default (`undefined` deletes). */
+function withValue(
+    path: string,
+    value: unknown,
+    stack: Record<string, unknown> = validStack(),
+): Record<string, unknown> {
     const keys = path.split(".");
     let node = stack as Record<string, unknown>;
     for (const key of keys.slice(0, -1)) {
@@ -60,7 +63,18 @@ interface Case {
     /** The key path the problem must be reported at (defaults to `path`). */
     at?: string;
     message: RegExp;
+    /** Other keys to set first (dotted path -> value), so that only the rule under test breaks. */
+    also?: Record<string, unknown>;
 }
+
+const DIGEST = `@sha256:${"d".repeat(64)}`;
+const PINNED = `ghcr.io/sei-protocol/sei${DIGEST}`;
+const SHA = "a".repeat(64);
+/**
+ * 43 characters: its StatefulSet name `<group>-<revision>` is 52, just within its limit, and so are
+ * its pods' names, but a bootstrap Job's `<group>-<revision>-bootstrap-0` is 64.
+ */
+const LONG_GROUP = "g".repeat(43);
 
 const cases: Case[] = [
     {
@@ -187,6 +201,73 @@ const cases: Case[] = [
         message: /percentage/,
     },
     {
+        rule: "memory quantity",
+        path: "groups.rpc.resources",
+        value: { limits: { memory: "8 GB" } },
+        at: "groups.rpc.resources.limits.memory",
+        message: /memory must be a Kubernetes quantity/,
+    },
+    {
+        rule: "upgradeName non-empty",
+        path: "groups.rpc.update.upgradeName",
+        value: "",
+        message: /upgradeName must not be empty/,
+    },
+    {
+        rule: "upgradeName without spaces",
+        path: "groups.rpc.update.upgradeName",
+        value: "v6 upgrade",
+        message: /upgradeName must not contain spaces/,
+    },
+    {
+        rule: "bootstrap timeout positive",
+        path: "groups.rpc.update.timeouts",
+        value: { bootstrapSeconds: 0 },
+        at: "groups.rpc.update.timeouts.bootstrapSeconds",
+        message: /bootstrapSeconds must be at least 1/,
+    },
+    {
+        rule: "switch timeout whole",
+        path: "groups.rpc.update.timeouts",
+        value: { switchSeconds: 2.5 },
+        at: "groups.rpc.update.timeouts.switchSeconds",
+        message: /switchSeconds must be a whole number/,
+    },
+    {
+        rule: "gate rpc known",
+        path: "groups.rpc.update.gate",
+        value: { rpc: "ingress" },
+        at: "groups.rpc.update.gate.rpc",
+        message: /rpc must be podProxy or direct/,
+    },
+    {
+        rule: "gate minPeers >= 0",
+        path: "groups.rpc.update.gate",
+        value: { minPeers: -1 },
+        at: "groups.rpc.update.gate.minPeers",
+        message: /minPeers must be 0 or more/,
+    },
+    {
+        rule: "bootstrapImage well-formed",
+        path: "groups.rpc.update.bootstrapImage",
+        value: "ghcr.io/sei-protocol/sei",
+        message: /tag or a digest/,
+    },
+    {
+        rule: "pdb integer >= 0",
+        path: "groups.rpc.podDisruptionBudget",
+        value: { minAvailable: -1 },
+        at: "groups.rpc.podDisruptionBudget.minAvailable",
+        message: /0 or more/,
+    },
+    {
+        rule: "pdb integer whole",
+        path: "groups.rpc.podDisruptionBudget",
+        value: { minAvailable: 1.5 },
+        at: "groups.rpc.podDisruptionBudget.minAvailable",
+        message: /whole number or a percentage/,
+    },
+    {
         rule: "snapshot sha256",
         path: "groups.rpc.snapshot",
         value: { url: "https://x.example/s.tar", sha256: "abc" },
@@ -206,6 +287,42 @@ const cases: Case[] = [
         value: { "BAD-NAME": "1" },
         at: "groups.rpc.env.BAD-NAME",
         message: /env names must be letters/,
+    },
+    {
+        rule: "lz4 snapshot needs a snapshot image (url)",
+        path: "groups.rpc.snapshot",
+        value: { url: "https://x.example/s.tar.lz4", sha256: SHA },
+        at: "groups.rpc.snapshot.url",
+        message: /tar\.lz4 snapshots need lz4.*set snapshotImage to an image with .*lz4/,
+    },
+    {
+        rule: "lz4 snapshot needs a snapshot image (format)",
+        path: "groups.rpc.snapshot",
+        value: { url: "https://x.example/latest", sha256: SHA, format: "tar.lz4" },
+        at: "groups.rpc.snapshot.format",
+        message: /tar\.lz4 snapshots need lz4.*set snapshotImage/,
+    },
+    {
+        rule: "lz4 snapshot needs more than BusyBox",
+        path: "groups.rpc.snapshot",
+        value: { url: "https://x.example/s.tar.lz4", sha256: SHA },
+        also: { snapshotImage: "docker.io/library/busybox:1.36" },
+        at: "groups.rpc.snapshot.url",
+        message: /tar\.lz4 snapshots need lz4/,
+    },
+    {
+        rule: "env values are strings",
+        path: "groups.rpc.env",
+        value: { PORT: 26657 },
+        at: "groups.rpc.env.PORT",
+        message: /env values must be strings/,
+    },
+    {
+        rule: "configFiles keys are file names",
+        path: "groups.rpc.configFiles",
+        value: { "conf/app.toml": "x = 1" },
+        at: "groups.rpc.configFiles.conf/app.toml",
+        message: /must be a file name/,
     },
     {
         rule: "direct RPC needs URLs",
@@ -229,6 +346,13 @@ const cases: Case[] = [
         message: /exactly one of image or catalogImage/,
     },
     {
+        rule: "catalogImage names an entry",
+        path: "groups.rpc",
+        value: { replicas: 1, catalogImage: "Sei_Full", storage: { size: "1Gi" } },
+        at: "groups.rpc.catalogImage",
+        message: /catalogImage must name a catalog entry/,
+    },
+    {
         rule: "catalog entry exists",
         path: "groups.rpc",
         value: { replicas: 1, catalogImage: "sei-ful", storage: { size: "1Gi" } },
@@ -248,6 +372,57 @@ const cases: Case[] = [
         value: true,
         at: "groups.rpc.image",
         message: /production stacks need digest-pinned images/,
+    },
+    {
+        rule: "production pins the bootstrap image",
+        path: "groups.rpc.update.bootstrapImage",
+        value: "ghcr.io/sei-protocol/sei:v6.0.0",
+        also: { production: true, "groups.rpc.image": PINNED },
+        message: /production stacks need digest-pinned images/,
+    },
+    {
+        rule: "production pins the preprod image",
+        path: "preprod",
+        value: { percent: 5, image: "ghcr.io/sei-protocol/sei:v6.2.0" },
+        also: { production: true, "groups.rpc.image": PINNED },
+        at: "preprod.image",
+        message: /production stacks need digest-pinned images/,
+    },
+    {
+        rule: "production pins per-group preprod images",
+        path: "preprod",
+        value: { percent: 5, images: { rpc: "ghcr.io/sei-protocol/sei:v6.2.0" } },
+        also: { production: true, "groups.rpc.image": PINNED },
+        at: "preprod.images.rpc",
+        message: /production stacks need digest-pinned images/,
+    },
+    {
+        rule: "production pins the monitor image",
+        path: "monitorImage",
+        value: "ghcr.io/org/chainfleet-monitor:v1",
+        also: { production: true, "groups.rpc.image": PINNED },
+        message: /production stacks need digest-pinned images/,
+    },
+    {
+        rule: "production pins the snapshot image (default is a tag)",
+        path: "groups.rpc.snapshot",
+        value: { url: "https://x.example/s.tar.gz", sha256: SHA },
+        also: { production: true, "groups.rpc.image": PINNED },
+        at: "snapshotImage",
+        message:
+            /groups with a snapshot \(rpc\).*the default, a tag.*set snapshotImage to repo@sha256:/,
+    },
+    {
+        rule: "snapshotImage well-formed",
+        path: "snapshotImage",
+        value: "busybox",
+        message: /tag or a digest/,
+    },
+    {
+        rule: "monitorImage well-formed",
+        path: "monitorImage",
+        value: "ghcr.io/Org/monitor:v1",
+        message: /OCI reference/,
     },
     {
         rule: "preprod percent range",
@@ -319,9 +494,31 @@ const cases: Case[] = [
         message: /StatefulSet name .* \(limit 52\); shorten the group name/,
     },
     {
+        rule: "pod name length",
+        path: `groups.${"p".repeat(60)}`,
+        value: { replicas: 1, image: "x:1", storage: { size: "1Gi" } },
+        at: `groups.${"p".repeat(60)}`,
+        message: /generated pod name .* \(limit 63\); shorten the group name/,
+    },
+    {
+        rule: "bootstrap Job name length",
+        path: `groups.${LONG_GROUP}`,
+        value: { replicas: 1, image: "x:1", storage: { size: "1Gi" } },
+        at: `groups.${LONG_GROUP}`,
+        message: /generated bootstrap Job name .* \(limit 63\); shorten the group name/,
+    },
+    {
         rule: "no HardFork on avalanche",
         path: "chain",
         value: "avalanche",
+        also: {
+            "groups.hf": {
+                replicas: 1,
+                image: "avaplatform/avalanchego:v1.13.5",
+                storage: { size: "1Ti" },
+                update: { strategy: "HardFork", haltHeight: 10 },
+            },
+        },
         at: "groups.hf.update.strategy",
         message: /avalanche node has no halt-height flag/,
     },
@@ -330,15 +527,11 @@ const cases: Case[] = [
 describe("config validation", () => {
     for (const c of cases) {
         it(`rejects: ${c.rule}`, () => {
-            const raw = withValue(c.path, c.value);
-            if (c.rule === "no HardFork on avalanche") {
-                (raw.groups as Record<string, unknown>).hf = {
-                    replicas: 1,
-                    image: "avaplatform/avalanchego:v1.13.5",
-                    storage: { size: "1Ti" },
-                    update: { strategy: "HardFork", haltHeight: 10 },
-                };
+            let raw = validStack();
+            for (const [path, value] of Object.entries(c.also ?? {})) {
+                raw = withValue(path, value, raw);
             }
+            raw = withValue(c.path, c.value, raw);
             const problems = problemsOf(raw);
             const at = c.at ?? c.path;
             const problem = problems.find((p) => p.path === at && c.message.test(p.rule));
@@ -403,6 +596,30 @@ describe("config validation", () => {
             storage: { size: "1Gi" },
         });
         raw.production = true;
+        assert.equal(parseStackConfig(raw).production, true);
+    });
+
+    it("accepts an lz4 snapshot once snapshotImage is set", () => {
+        const raw = withValue("groups.rpc.snapshot", {
+            url: "https://x.example/s.tar.lz4",
+            sha256: SHA,
+        });
+        raw.snapshotImage = "docker.io/library/debian:bookworm-slim";
+        assert.equal(parseStackConfig(raw).snapshotImage, raw.snapshotImage);
+    });
+
+    it("lets a production stack keep the default snapshot image when no group has a snapshot", () => {
+        const raw = withValue("groups.rpc.image", PINNED);
+        raw.production = true;
+        assert.match(parseStackConfig(raw).snapshotImage, /busybox:1\.36$/);
+    });
+
+    it("lets a production stack restore snapshots with a digest-pinned snapshot image", () => {
+        const raw = withValue("groups.rpc.image", PINNED);
+        raw.production = true;
+        raw.snapshotImage = `docker.io/library/busybox${DIGEST}`;
+        raw.monitorImage = `ghcr.io/org/chainfleet-monitor${DIGEST}`;
+        withValue("groups.rpc.snapshot", { url: "https://x.example/s.tar", sha256: SHA }, raw);
         assert.equal(parseStackConfig(raw).production, true);
     });
 

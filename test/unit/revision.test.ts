@@ -101,6 +101,35 @@ describe("revision hash", () => {
     }
 });
 
+describe("revision and the snapshot image", () => {
+    const snapshot = { url: "https://s.example/a.tar", sha256: "b".repeat(64) };
+    const imageArb = fc
+        .stringMatching(/^[a-z]{1,8}:[0-9]{1,3}$/)
+        .map((ref) => `registry.example/${ref}`);
+
+    it("changes for a group with a snapshot when snapshotImage changes", () => {
+        fc.assert(
+            fc.property(groupArb, imageArb, imageArb, (g, a, b) => {
+                fc.pre(a !== b);
+                const restoring = { ...g, snapshot };
+                return (
+                    revisionOf("cometbft", restoring, a) !== revisionOf("cometbft", restoring, b)
+                );
+            }),
+        );
+    });
+
+    it("does not change for a group without a snapshot", () => {
+        fc.assert(
+            fc.property(
+                groupArb,
+                imageArb,
+                (g, a) => revisionOf("cometbft", g, a) === revisionOf("cometbft", g),
+            ),
+        );
+    });
+});
+
 describe("canonicalJson", () => {
     it("sorts keys at every depth and drops undefined", () => {
         assert.equal(
