@@ -63,7 +63,9 @@ export class Fleet extends pulumi.ComponentResource {
                     chain: config.chain,
                     network: config.network,
                     test,
-                    monitorImage: config.monitorImage,
+                    ...(config.monitorImageBuild
+                        ? { buildMonitorImage: config.monitorImageBuild }
+                        : { monitorImage: config.monitorImage }),
                 },
                 { parent: this, dependsOn: [this.namespace] },
             );

@@ -146,6 +146,14 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
                 });
             }
         }
+        // A built monitor image is referenced by its pushed digest, unless it is not pushed.
+        if (config.monitorImageBuild?.skipPush) {
+            problems.push({
+                path: "monitorImageBuild.skipPush",
+                value: "true",
+                rule: "production stacks need digest-pinned images, and an image that is not pushed is referenced by its tag: push it (drop skipPush)",
+            });
+        }
         // The restore init container only runs in groups with a snapshot; the default is a tag.
         const snapshotGroups = Object.keys(groups).filter((name) => groups[name].snapshot);
         if (snapshotGroups.length > 0 && isMutableReference(config.snapshotImage)) {

@@ -178,6 +178,22 @@ export const stackSchema = z.strictObject({
     bootstrapTests: z.array(BootstrapTestConfigSchema).default([]),
     /** The bootstrap monitor's image (built from monitor/Dockerfile), ideally by digest. */
     monitorImage: imageReference.optional(),
+    /**
+     * Or build that image from monitor/Dockerfile during `pulumi up` (@pulumi/docker; needs a
+     * Docker engine where it runs) and push it to `imageName`; pods then use the pushed digest.
+     */
+    monitorImageBuild: z
+        .strictObject({
+            imageName: imageReference,
+            platform: z
+                .string()
+                .regex(/^[a-z0-9]+\/[a-z0-9]+(\/[a-z0-9]+)?$/, {
+                    error: "platform must look like linux/amd64",
+                })
+                .optional(),
+            skipPush: booleanFlag("skipPush").optional(),
+        })
+        .optional(),
 });
 
 /**
@@ -211,11 +227,20 @@ export function crossKeyProblems(
     const defaultSnapshotImage =
         raw.snapshotImage === undefined || raw.snapshotImage === DEFAULT_SNAPSHOT_IMAGE;
     const tests = Array.isArray(raw.bootstrapTests) ? (raw.bootstrapTests as unknown[]) : [];
-    if (tests.length > 0 && raw.monitorImage === undefined) {
+    if (tests.length > 0 && raw.monitorImage === undefined && raw.monitorImageBuild === undefined) {
         problems.push({
             path: ["monitorImage"],
             input: undefined,
-            message: "bootstrapTests need monitorImage: the image built from monitor/Dockerfile",
+            message:
+                "bootstrapTests need monitorImage: the image built from monitor/Dockerfile " +
+                "(or monitorImageBuild, to build and push it during `pulumi up`)",
+        });
+    }
+    if (raw.monitorImage !== undefined && raw.monitorImageBuild !== undefined) {
+        problems.push({
+            path: ["monitorImageBuild"],
+            input: raw.monitorImageBuild,
+            message: "give monitorImage (a published image) or monitorImageBuild, not both",
         });
     }
     const seen = new Set<string>();

@@ -285,6 +285,19 @@ nodes_ready() {
     ((ready >= NODES))
 }
 
+# A fresh etcd is at revision 1, and the API server's watch caches start at the revision etcd
+# has when it starts: at 1, no resourceVersion can ever be "too old" (410 Gone), which no
+# lived-in cluster is like, and the api tier's re-list test needs a real 410. A few writes to a
+# key the API server never reads (it keeps to /registry) move a fresh etcd past that; on an
+# existing one they are just ten more revisions. Through etcd's HTTP gateway: no etcdctl needed.
+seed_etcd_revision() {
+    local body
+    body=$(printf '{"key":"%s","value":"%s"}' "$(printf chainfleet/seed | base64)" "$(printf x | base64)")
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        curl -fsS -X POST -d "$body" "http://127.0.0.1:$CHAINFLEET_ETCD_PORT/v3/kv/put" >/dev/null
+    done
+}
+
 # --- commands ----------------------------------------------------------------------------
 
 cmd_up() {
@@ -306,6 +319,7 @@ cmd_up() {
     # --unsafe-no-fsync: a throwaway test cluster on a shared disk; fsync latency would only
     # slow every write down.
     wait_for "etcd" http_ok "http://127.0.0.1:$CHAINFLEET_ETCD_PORT/health"
+    seed_etcd_revision
 
     start kube-apiserver \
         --etcd-servers "http://127.0.0.1:$CHAINFLEET_ETCD_PORT" \

@@ -183,6 +183,29 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
         assert.ok(names("kubernetes:apps/v1:StatefulSet").includes("bt-cometbft"));
     });
 
+    it("monitorImageBuild: the bootstrap test's monitor is built with Docker and used by its pushed digest", async () => {
+        const dev = loadStackConfig(readStackFile("Pulumi.dev.yaml"));
+        const resources = await declare(
+            parseStackConfig({
+                ...dev,
+                monitorImage: undefined,
+                monitorImageBuild: { imageName: "registry.example/chainfleet-monitor:dev" },
+            }),
+        );
+        const [image] = resources.filter((r) => r.type === "docker:index/image:Image");
+        assert.ok(image, "no docker Image declared");
+        assert.equal(image.inputs.imageName, "registry.example/chainfleet-monitor:dev");
+        assert.equal(image.inputs.build.dockerfile, "monitor/Dockerfile");
+        assert.notEqual(image.inputs.skipPush, true);
+        const sts = resources.find(
+            (r) =>
+                r.type === "kubernetes:apps/v1:StatefulSet" &&
+                r.inputs.metadata.name === "bt-cometbft",
+        );
+        const init = sts?.inputs.spec.template.spec.initContainers[0];
+        assert.notEqual(init.image, "ghcr.io/chainfleet/monitor:0.1.0", "the published image");
+    });
+
     it("declareFleet restores stack-trace capture, also when a component throws", async () => {
         const { declareFleet } = await import("../../components/Fleet");
         const before = Error.stackTraceLimit;

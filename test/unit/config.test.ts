@@ -453,6 +453,35 @@ const cases: Case[] = [
         message: /bootstrapTests need monitorImage/,
     },
     {
+        rule: "monitor image: published or built, not both",
+        path: "monitorImageBuild",
+        value: { imageName: "ghcr.io/org/chainfleet-monitor:v1" },
+        also: { monitorImage: "ghcr.io/org/chainfleet-monitor:v1" },
+        message: /monitorImage .* or monitorImageBuild, not both/,
+    },
+    {
+        rule: "monitor image build: imageName well-formed",
+        path: "monitorImageBuild",
+        value: { imageName: "ghcr.io/Org/monitor:v1" },
+        at: "monitorImageBuild.imageName",
+        message: /OCI reference/,
+    },
+    {
+        rule: "monitor image build: platform os/arch",
+        path: "monitorImageBuild",
+        value: { imageName: "ghcr.io/org/monitor:v1", platform: "amd64" },
+        at: "monitorImageBuild.platform",
+        message: /linux\/amd64/,
+    },
+    {
+        rule: "production refuses an unpushed monitor build (a tag)",
+        path: "monitorImageBuild",
+        value: { imageName: "ghcr.io/org/monitor:v1", skipPush: true },
+        also: { production: true, "groups.rpc.image": PINNED },
+        at: "monitorImageBuild.skipPush",
+        message: /not pushed is referenced by its tag/,
+    },
+    {
         rule: "bootstrap test names are unique",
         path: "bootstrapTests",
         value: [
