@@ -130,6 +130,17 @@ class PodRecorder {
     start = () => this.list.start();
     stop = () => this.list.stop();
 
+    /**
+     * Waits (bounded) until the watch has shown each of `names` go: a rollout returns as soon as
+     * its last delete is accepted, and the watch event for it may still be on its way.
+     */
+    async seenGone(names: readonly string[], ms = 10_000): Promise<void> {
+        const until = Date.now() + ms;
+        while (!names.every((n) => this.deletions.includes(n)) && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 50));
+        }
+    }
+
     private observe(): void {
         const pods = this.list.values().filter((p) => !p.metadata?.deletionTimestamp);
         const uids = pods.map((p) => p.metadata?.uid ?? "");
@@ -223,6 +234,7 @@ describe("api: Rollout provider", function () {
         let outs: RolloutOutputs;
         try {
             outs = await run({ statefulSetName: "node", revision: "b", maxUnavailable: 1 });
+            await recorder.seenGone(outs.replaced);
         } finally {
             await recorder.stop();
         }
