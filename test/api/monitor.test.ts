@@ -242,8 +242,9 @@ describe("monitor against a real API server, CometBFT node and registry", functi
         assert.ok((await eventReasons(ns)).includes(EVENT_REASON.resumed));
     });
 
-    it("(c) records a result once the node is caught up and advancing", async () => {
-        sidecar = startMonitor([
+    /** The sidecar as the pod runs it (fast intervals), keeping the last two results. */
+    const startSidecar = () =>
+        startMonitor([
             "wait-for-completion",
             ...common,
             `--registry-auth-file=${authFile}`,
@@ -252,6 +253,16 @@ describe("monitor against a real API server, CometBFT node and registry", functi
             "--poll-tag-interval=1",
             "--keep-last=2",
         ]);
+    const recordedDigests = async () => {
+        const cm = await clients().core.readNamespacedConfigMap({
+            namespace: ns,
+            name: "bt-results",
+        });
+        return (JSON.parse(cm.data?.[RESULTS_KEY] ?? "[]") as TestResult[]).map((r) => r.digest);
+    };
+
+    it("(c) records a result once the node is caught up and advancing", async () => {
+        sidecar = startSidecar();
         const waiting = await waitForLine(sidecar, MESSAGE.waiting);
         assert.match(waiting.reason, /waiting for the height to advance/);
         assert.ok(
@@ -389,5 +400,34 @@ describe("monitor against a real API server, CometBFT node and registry", functi
             "bt",
         );
         await admin.apps.readNamespacedStatefulSet({ namespace: ns, name: "bt" });
+    });
+
+    it("(f) keeps only the last --keep-last results, newest first", async () => {
+        // (d) started the second test (d2) on wiped data: let it complete.
+        await chain.startNode(validator);
+        await waitForHeight(validator.rpcUrl, 3);
+        const second = startSidecar();
+        assert.equal((await waitForLine(second, MESSAGE.completed)).digest, d2);
+        assert.deepEqual(await recordedDigests(), [d2, d1]);
+
+        // A third build: the sidecar rolls forward, init starts afresh, and it completes too.
+        const d3 = await registry.push(REPOSITORY, "master", { labels: V2 });
+        await waitForLine(second, MESSAGE.newImage);
+        assert.equal(await second.exit, EXIT.ok, show(second.lines));
+        await chain.stop(validator);
+        await waitForNewPod(ns, "bt-0");
+        const { code, lines } = await runMonitor([
+            "init",
+            ...common,
+            `--registry-auth-file=${authFile}`,
+        ]);
+        assert.equal(code, EXIT.ok, show(lines));
+        await chain.startNode(validator);
+        await waitForHeight(validator.rpcUrl, 3);
+        const third = startSidecar();
+        assert.equal((await waitForLine(third, MESSAGE.completed)).digest, d3);
+        await waitForLine(third, MESSAGE.unchanged);
+        third.proc.kill("SIGTERM");
+        assert.deepEqual(await recordedDigests(), [d3, d2], "the oldest result (d1) is dropped");
     });
 });
