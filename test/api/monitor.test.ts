@@ -18,7 +18,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { KubeClients, kubeClients, statusCode } from "../../lib/kube";
+import { KubeClients, k8s, kubeClients, statusCode } from "../../lib/kube";
 import { BootstrapTestConfigSchema } from "../../monitor/config";
 import { ANNOTATION, EVENT_REASON, EXIT, MESSAGE, RESULTS_KEY } from "../../monitor/constants";
 import { DETAILS_FILE, TestDetails } from "../../monitor/details";
@@ -429,5 +429,30 @@ describe("monitor against a real API server, CometBFT node and registry", functi
         await waitForLine(third, MESSAGE.unchanged);
         third.proc.kill("SIGTERM");
         assert.deepEqual(await recordedDigests(), [d3, d2], "the oldest result (d1) is dropped");
+    });
+
+    it("(g) the sidecar replaces its pod when the template changed under it (OnDelete)", async () => {
+        // What a `pulumi up` that changes the test's config does: a new template revision,
+        // which an OnDelete set never applies to the running pod by itself.
+        const before = await podUid(ns, "bt-0");
+        await clients().apps.patchNamespacedStatefulSet(
+            {
+                namespace: ns,
+                name: "bt",
+                body: {
+                    spec: {
+                        template: {
+                            metadata: { annotations: { "chainfleet.io/test-change": "1" } },
+                        },
+                    },
+                },
+            },
+            k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+        );
+        const sidecar = startSidecar();
+        assert.equal(await sidecar.exit, EXIT.ok, show(sidecar.lines));
+        assert.ok(messages(sidecar.lines).includes(MESSAGE.recreating), show(sidecar.lines));
+        const pod = await waitForNewPod(ns, "bt-0", before);
+        assert.equal(pod.metadata?.annotations?.["chainfleet.io/test-change"], "1");
     });
 });
