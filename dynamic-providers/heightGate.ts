@@ -146,7 +146,8 @@ export function checkHeightGate(
 
     // A settled gate reads no RPC, so what only reaching nodes needs is not required of it.
     const usesRpc =
-        (inputs.mode === "caughtUp" || inputs.mode === "atHeight") && inputs.settled !== true;
+        (inputs.mode === "caughtUp" || inputs.mode === "atHeight") &&
+        !isSettled(inputs as SettledInput);
     if (inputs.mode === "atHeight" && inputs.targetHeight === undefined) {
         c.fail(
             "targetHeight",
