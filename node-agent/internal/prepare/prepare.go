@@ -1,0 +1,636 @@
+// Package prepare makes a node home ready for the node's first (or next) start: the chain's
+// own init, the genesis, config overrides, keys, priv_validator_state and upgrade-info, then a
+// validation. Every step is idempotent: run it on every pod start, on an empty volume, on a
+// home from an earlier start or on one restored from a snapshot, and it converges to the same
+// files. Each step prints one line saying what it did or why it skipped.
+package prepare
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"chainfleet/node-agent/internal/exitcode"
+	"chainfleet/node-agent/internal/fsutil"
+	"chainfleet/node-agent/internal/genesis"
+	"chainfleet/node-agent/internal/nodekey"
+	"chainfleet/node-agent/internal/tomlmerge"
+)
+
+// Chains prepare knows.
+const (
+	CometBFT = "cometbft"
+	Sei      = "sei"
+	Cosmos   = "cosmos"
+)
+
+// UpgradeInfo is the planned upgrade a new binary must find in data/upgrade-info.json.
+type UpgradeInfo struct {
+	Name   string
+	Height int64
+}
+
+// Options are prepare's inputs; main.go fills them from flags and has checked them.
+type Options struct {
+	Chain            string
+	Home             string
+	Binary           string
+	Moniker          string
+	ChainID          string
+	Genesis          *genesis.Source // nil: keep the genesis the chain's init wrote
+	OverridesFile    string
+	NodeKeyFile      string
+	ValidatorKeyFile string
+	UpgradeInfo      *UpgradeInfo
+	HTTPClient       *http.Client
+	InitTimeout      time.Duration
+	Out              io.Writer
+}
+
+// Overrides are the parsed --overrides file: per TOML file, the tables to merge.
+type Overrides struct {
+	ConfigToml map[string]any
+	AppToml    map[string]any
+	ClientToml map[string]any
+}
+
+// overrideKeys maps the JSON keys of an overrides file to the files under config/.
+var overrideFiles = []struct{ key, file string }{
+	{"configToml", "config.toml"},
+	{"appToml", "app.toml"},
+	{"clientToml", "client.toml"},
+}
+
+// ParseOverrides reads an overrides file: {"configToml":{...},"appToml":{...},"clientToml":{...}}.
+func ParseOverrides(data []byte) (*Overrides, error) {
+	m, err := tomlmerge.DecodeOverrides(data)
+	if err != nil {
+		return nil, err
+	}
+	var probs tomlmerge.Problems
+	ov := &Overrides{}
+	for k, v := range m {
+		tbl, ok := v.(map[string]any)
+		switch k {
+		case "configToml", "appToml", "clientToml":
+			if !ok {
+				probs = append(probs, fmt.Sprintf("%s: must be an object of TOML keys and tables", k))
+				continue
+			}
+		default:
+			probs = append(probs, fmt.Sprintf("%s: unknown file key; use configToml, appToml or clientToml", k))
+			continue
+		}
+		switch k {
+		case "configToml":
+			ov.ConfigToml = tbl
+		case "appToml":
+			ov.AppToml = tbl
+		case "clientToml":
+			ov.ClientToml = tbl
+		}
+	}
+	if len(probs) > 0 {
+		sort.Strings(probs)
+		return nil, probs
+	}
+	return ov, nil
+}
+
+func (o *Overrides) forKey(k string) map[string]any {
+	if o == nil {
+		return nil
+	}
+	switch k {
+	case "configToml":
+		return o.ConfigToml
+	case "appToml":
+		return o.AppToml
+	default:
+		return o.ClientToml
+	}
+}
+
+type runner struct {
+	Options
+	configDir, dataDir string
+	overrides          *Overrides
+	nodeKey            []byte
+	validatorKey       []byte
+}
+
+func (r *runner) say(step, format string, args ...any) {
+	fmt.Fprintf(r.Out, "prepare: %-15s %s\n", step+":", fmt.Sprintf(format, args...))
+}
+
+// Run prepares the home. Errors carry exit codes (package exitcode).
+func Run(ctx context.Context, o Options) error {
+	if o.Out == nil {
+		o.Out = os.Stdout
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	r := &runner{Options: o, configDir: filepath.Join(o.Home, "config"), dataDir: filepath.Join(o.Home, "data")}
+
+	// Read every input first: a bad input fails before anything in the home changes.
+	if err := r.readInputs(); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.Home, 0o755); err != nil {
+		return fmt.Errorf("--home %q: cannot create it: %w", o.Home, err)
+	}
+
+	// The genesis is fetched and verified before init, so a bad checksum writes nothing.
+	fetched, err := r.fetchGenesis(ctx)
+	if err != nil {
+		return err
+	}
+	if fetched != nil {
+		defer fetched.Cleanup()
+		if r.ChainID == "" {
+			r.ChainID = fetched.Record.ChainID
+		}
+	}
+	if err := r.init(ctx); err != nil {
+		return err
+	}
+	if err := r.placeGenesis(fetched); err != nil {
+		return err
+	}
+	if err := r.applyOverrides(); err != nil {
+		return err
+	}
+	if err := r.writeKeys(); err != nil {
+		return err
+	}
+	if err := r.privValidatorState(); err != nil {
+		return err
+	}
+	if err := r.upgradeInfo(); err != nil {
+		return err
+	}
+	return r.validate()
+}
+
+func (r *runner) readInputs() error {
+	if r.OverridesFile != "" {
+		data, err := os.ReadFile(r.OverridesFile)
+		if err != nil {
+			return exitcode.Invalidf("--overrides %q: %v", r.OverridesFile, err)
+		}
+		ov, err := ParseOverrides(data)
+		if err != nil {
+			return exitcode.Invalidf("--overrides %q: %v", r.OverridesFile, err)
+		}
+		r.overrides = ov
+	}
+	if r.NodeKeyFile != "" {
+		data, err := os.ReadFile(r.NodeKeyFile)
+		if err != nil {
+			return exitcode.Invalidf("--node-key %q: %v", r.NodeKeyFile, err)
+		}
+		if _, err := nodekey.Parse(data); err != nil {
+			return exitcode.Invalidf("--node-key %q: %v", r.NodeKeyFile, err)
+		}
+		r.nodeKey = data
+	}
+	if r.ValidatorKeyFile != "" {
+		data, err := os.ReadFile(r.ValidatorKeyFile)
+		if err != nil {
+			return exitcode.Invalidf("--validator-key %q: %v", r.ValidatorKeyFile, err)
+		}
+		if err := checkValidatorKey(data); err != nil {
+			return exitcode.Invalidf("--validator-key %q: %v", r.ValidatorKeyFile, err)
+		}
+		r.validatorKey = data
+	}
+	return nil
+}
+
+// checkValidatorKey checks the shape of a priv_validator_key.json (privval/file.go FilePVKey:
+// address, pub_key, priv_key) without printing any of it.
+func checkValidatorKey(data []byte) error {
+	var k struct {
+		Address string          `json:"address"`
+		PubKey  json.RawMessage `json:"pub_key"`
+		PrivKey json.RawMessage `json:"priv_key"`
+	}
+	if err := json.Unmarshal(data, &k); err != nil {
+		return fmt.Errorf("not a priv_validator_key.json: %v", err)
+	}
+	if k.Address == "" || len(k.PubKey) == 0 || len(k.PrivKey) == 0 {
+		return errors.New("not a priv_validator_key.json: it needs address, pub_key and priv_key")
+	}
+	return nil
+}
+
+func (r *runner) fetchGenesis(ctx context.Context) (*genesis.Fetched, error) {
+	if r.Genesis == nil {
+		return nil, nil
+	}
+	if ok, rec := genesis.UpToDate(r.configDir, *r.Genesis); ok {
+		if r.ChainID != "" && rec.ChainID != r.ChainID {
+			return nil, exitcode.Invalidf("config/genesis.json (verified earlier from %s) has chain_id %q but --chain-id is %q", rec.Source, rec.ChainID, r.ChainID)
+		}
+		if r.ChainID == "" {
+			r.ChainID = rec.ChainID
+		}
+		r.say("genesis", "skipped download: config/genesis.json is the one verified earlier (sha256 %s, chain_id %s)", rec.SourceSHA256, rec.ChainID)
+		return nil, nil
+	}
+	start := time.Now()
+	f, err := genesis.Fetch(ctx, r.HTTPClient, *r.Genesis, r.Home, r.ChainID)
+	if err != nil {
+		return nil, err
+	}
+	how := "read"
+	if r.Genesis.URL != "" {
+		how = "downloaded"
+	}
+	check := "no sha256 given"
+	if r.Genesis.SHA256 != "" {
+		check = "sha256 verified " + f.Record.SourceSHA256
+	}
+	gz := ""
+	if f.Record.Gzip {
+		gz = ", gunzipped"
+	}
+	r.say("genesis", "%s %s (%d bytes, %s%s, chain_id %s) in %s", how, f.Record.Source, f.Bytes, check, gz, f.Record.ChainID, time.Since(start).Round(time.Millisecond))
+	return f, nil
+}
+
+// init runs the chain's own init when the home has no config/config.toml, so the config files
+// carry the defaults of the very binary that will run.
+//
+// CometBFT v0.38.19: `cometbft init` (cmd/cometbft/commands/init.go initFilesWithConfig) writes
+// config/priv_validator_key.json, data/priv_validator_state.json, config/node_key.json and a
+// genesis.json, each only when missing; config/config.toml is written by
+// config.EnsureRoot (config/toml.go) from the root command's ParseConfig
+// (cmd/cometbft/commands/root.go), whose home is $CMTHOME, else $TMHOME, else --home.
+//
+// Cosmos SDK: `<daemon> init <moniker> --chain-id <id> --home <dir>` (x/genutil/client/cli/init.go
+// InitCmd: cobra.ExactArgs(1), flags --chain-id, --overwrite, --home) writes the keys, a
+// genesis.json (refusing when one exists unless --overwrite) and config.toml; app.toml and
+// client.toml come from the server and client config interceptors of the daemon's root command.
+func (r *runner) init(ctx context.Context) error {
+	cfgToml := filepath.Join(r.configDir, "config.toml")
+	if fsutil.Exists(cfgToml) {
+		r.say("init", "skipped: config/config.toml exists")
+		return nil
+	}
+	bin, err := exec.LookPath(r.Binary)
+	if err != nil {
+		return fmt.Errorf("--binary %q: %v; give the node daemon's name in the image's PATH or its absolute path", r.Binary, err)
+	}
+	var args []string
+	env := os.Environ()
+	switch r.Chain {
+	case CometBFT:
+		args = []string{"init", "--home", r.Home}
+		// CMTHOME (then TMHOME) wins over --home in cometbft's root.go; make them agree.
+		env = setEnv(env, "CMTHOME", r.Home)
+		env = unsetEnv(env, "TMHOME")
+	default:
+		if r.ChainID == "" {
+			return exitcode.Usagef("--chain-id is required for --chain %s when no genesis is given (the daemon's init needs it)", r.Chain)
+		}
+		args = []string{"init", r.Moniker, "--chain-id", r.ChainID, "--home", r.Home}
+	}
+
+	// A home restored from a snapshot may have a genesis but no config.toml. The SDK's init
+	// refuses to run over an existing genesis.json: keep it aside and put it back afterwards.
+	gen := filepath.Join(r.configDir, "genesis.json")
+	kept := filepath.Join(r.Home, ".chainfleet-genesis.kept")
+	restored := false
+	if r.Chain != CometBFT && fsutil.Exists(gen) {
+		if err := os.Rename(gen, kept); err != nil {
+			return err
+		}
+		restored = true
+		defer func() {
+			if restored {
+				_ = os.Rename(kept, gen)
+			}
+		}()
+	}
+
+	ictx, cancel := context.WithTimeout(ctx, r.InitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ictx, bin, args...)
+	cmd.Env = env
+	cmd.Dir = r.Home
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("init: %s %s failed: %v\n%s", bin, strings.Join(args, " "), err, tail(out.String(), 20))
+	}
+	if restored {
+		restored = false
+		if err := os.Rename(kept, gen); err != nil {
+			return err
+		}
+	}
+	if !fsutil.Exists(cfgToml) {
+		return fmt.Errorf("init: %s %s exited 0 but wrote no config/config.toml; is --home right for this binary?\n%s", bin, strings.Join(args, " "), tail(out.String(), 20))
+	}
+	r.say("init", "ran %s %s (%s)", filepath.Base(bin), strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func (r *runner) placeGenesis(f *genesis.Fetched) error {
+	if f == nil {
+		if r.Genesis == nil {
+			if fsutil.Exists(filepath.Join(r.configDir, "genesis.json")) {
+				r.say("genesis", "no source given: keeping config/genesis.json")
+			} else {
+				r.say("genesis", "no source given and config/genesis.json is missing (validate will fail)")
+			}
+		}
+		return nil
+	}
+	if err := os.MkdirAll(r.configDir, 0o700); err != nil {
+		return err
+	}
+	if err := genesis.Place(f, r.configDir); err != nil {
+		return err
+	}
+	r.say("genesis", "placed config/genesis.json (sha256 %s)", f.Record.GenesisSHA256)
+	return nil
+}
+
+// applyOverrides merges the overrides into config.toml, app.toml and client.toml with the TOML
+// library, and for Cosmos/Sei sets client.toml's chain-id: sei-cosmos server/start.go panics
+// ("chain-id mismatch") when a --chain-id flag differs from client.toml's chain-id.
+func (r *runner) applyOverrides() error {
+	var probs tomlmerge.Problems
+	type pending struct {
+		name string
+		doc  map[string]any
+	}
+	var writes []pending
+	for _, f := range overrideFiles {
+		ov := r.overrides.forKey(f.key)
+		setChainID := f.file == "client.toml" && r.Chain != CometBFT && r.ChainID != ""
+		if len(ov) == 0 && !setChainID {
+			continue
+		}
+		path := filepath.Join(r.configDir, f.file)
+		var doc map[string]any
+		data, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			doc, err = tomlmerge.Decode(data)
+			if err != nil {
+				return exitcode.Invalidf("config/%s does not parse as TOML: %v", f.file, err)
+			}
+		case os.IsNotExist(err) && f.file == "client.toml" && setChainID:
+			doc = map[string]any{} // older daemons write no client.toml at init
+		case os.IsNotExist(err):
+			probs = append(probs, fmt.Sprintf("%s: config/%s does not exist (the %s binary did not write it), so none of its keys can be set", f.key, f.file, r.Chain))
+			continue
+		default:
+			return err
+		}
+		merged := copyTop(doc)
+		if len(ov) > 0 {
+			m, err := tomlmerge.Merge(doc, ov, f.key)
+			if err != nil {
+				var p tomlmerge.Problems
+				if errors.As(err, &p) {
+					probs = append(probs, p...)
+					continue
+				}
+				return err
+			}
+			merged = m
+		}
+		if setChainID {
+			if v, ok := ov["chain-id"]; ok && v != r.ChainID {
+				probs = append(probs, fmt.Sprintf("clientToml.chain-id: %v differs from --chain-id %q; leave it out (prepare sets it)", v, r.ChainID))
+				continue
+			}
+			if old, ok := merged["chain-id"]; ok {
+				if _, isStr := old.(string); !isStr {
+					probs = append(probs, fmt.Sprintf("clientToml.chain-id: the file has a %T, expected a string", old))
+					continue
+				}
+			}
+			merged["chain-id"] = r.ChainID
+		}
+		if reflect.DeepEqual(merged, doc) && data != nil {
+			r.say("config", "config/%s already has these values; unchanged", f.file)
+			continue
+		}
+		writes = append(writes, pending{f.file, merged})
+	}
+	if len(probs) > 0 {
+		return exitcode.Invalidf("--overrides %q: %v", r.OverridesFile, probs)
+	}
+	// Write only when every file merged cleanly, so a mistake changes nothing.
+	for _, w := range writes {
+		out, err := tomlmerge.Encode(w.doc)
+		if err != nil {
+			return fmt.Errorf("encode config/%s: %w", w.name, err)
+		}
+		if _, err := tomlmerge.Decode(out); err != nil {
+			return fmt.Errorf("config/%s as encoded does not parse back: %w", w.name, err)
+		}
+		if err := fsutil.WriteFileAtomic(filepath.Join(r.configDir, w.name), out, 0o644); err != nil {
+			return err
+		}
+		r.say("config", "merged overrides into config/%s", w.name)
+	}
+	if r.overrides == nil {
+		r.say("config", "no overrides given")
+	}
+	return nil
+}
+
+func copyTop(m map[string]any) map[string]any {
+	c := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
+
+// writeKeys copies the mounted keys into config/ on every start, so losing the volume (or
+// restoring a snapshot taken from another node) cannot change the node's identity.
+func (r *runner) writeKeys() error {
+	if err := os.MkdirAll(r.configDir, 0o700); err != nil {
+		return err
+	}
+	write := func(step string, data []byte, name, flag string) error {
+		dst := filepath.Join(r.configDir, name)
+		if data == nil {
+			what := "kept"
+			if !fsutil.Exists(dst) {
+				what = "none present"
+			}
+			r.say(step, "no %s given: %s config/%s", flag, what, name)
+			return nil
+		}
+		if fsutil.SameContent(dst, data) {
+			r.say(step, "config/%s already matches %s", name, flag)
+			return nil
+		}
+		if err := fsutil.WriteFileAtomic(dst, data, 0o600); err != nil {
+			return err
+		}
+		r.say(step, "wrote config/%s from %s", name, flag)
+		return nil
+	}
+	if err := write("node-key", r.nodeKey, "node_key.json", "--node-key"); err != nil {
+		return err
+	}
+	if r.nodeKey != nil {
+		k, _ := nodekey.Parse(r.nodeKey)
+		r.say("node-key", "node id %s", nodekey.ID(k))
+	}
+	return write("validator-key", r.validatorKey, "priv_validator_key.json", "--validator-key")
+}
+
+// PrivValidatorState is CometBFT's initial FilePVLastSignState (privval/file.go, written by
+// cmtjson, which renders int64 as a string).
+const PrivValidatorState = "{\n  \"height\": \"0\",\n  \"round\": 0,\n  \"step\": 0\n}"
+
+// privValidatorState creates data/priv_validator_state.json only when it is missing. It is
+// never modified: it is what stops a validator from signing twice at one height.
+func (r *runner) privValidatorState() error {
+	if err := os.MkdirAll(r.dataDir, 0o700); err != nil {
+		return err
+	}
+	path := filepath.Join(r.dataDir, "priv_validator_state.json")
+	if fsutil.Exists(path) {
+		r.say("signing-state", "data/priv_validator_state.json exists; left untouched")
+		return nil
+	}
+	// O_EXCL: never replace a file that appeared since the check.
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := fh.WriteString(PrivValidatorState); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Sync(); err != nil {
+		fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return err
+	}
+	r.say("signing-state", "created data/priv_validator_state.json at height 0")
+	return nil
+}
+
+// upgradeFile is data/upgrade-info.json as the SDK's x/upgrade keeper writes it
+// (DumpUpgradeInfoToDisk: the plan's name and height with a zero time).
+type upgradeFile struct {
+	Name   string `json:"name"`
+	Time   string `json:"time"`
+	Height int64  `json:"height"`
+}
+
+func (r *runner) upgradeInfo() error {
+	if r.UpgradeInfo == nil {
+		r.say("upgrade-info", "none requested")
+		return nil
+	}
+	path := filepath.Join(r.dataDir, "upgrade-info.json")
+	want := upgradeFile{Name: r.UpgradeInfo.Name, Time: "0001-01-01T00:00:00Z", Height: r.UpgradeInfo.Height}
+	if data, err := os.ReadFile(path); err == nil {
+		var have struct {
+			Name   string          `json:"name"`
+			Height json.RawMessage `json:"height"`
+		}
+		if json.Unmarshal(data, &have) == nil && have.Name == want.Name && rawHeight(have.Height) == want.Height {
+			r.say("upgrade-info", "data/upgrade-info.json already names %s at height %d", want.Name, want.Height)
+			return nil
+		}
+		r.say("upgrade-info", "data/upgrade-info.json is stale (%s); replacing it", strings.TrimSpace(string(data)))
+	}
+	data, err := json.Marshal(want)
+	if err != nil {
+		return err
+	}
+	if err := fsutil.WriteFileAtomic(path, data, 0o644); err != nil {
+		return err
+	}
+	r.say("upgrade-info", "wrote data/upgrade-info.json: %s", data)
+	return nil
+}
+
+// rawHeight reads a height written as a number or a string; -1 when neither.
+func rawHeight(raw json.RawMessage) int64 {
+	s := strings.Trim(string(raw), `"`)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+func (r *runner) validate() error {
+	gen := filepath.Join(r.configDir, "genesis.json")
+	chainID, err := genesis.ScanFile(gen)
+	if err != nil {
+		return exitcode.Invalidf("validate: config/genesis.json: %v", err)
+	}
+	if r.ChainID != "" && chainID != r.ChainID {
+		return exitcode.Invalidf("validate: config/genesis.json has chain_id %q but --chain-id is %q", chainID, r.ChainID)
+	}
+	var parsed []string
+	for _, f := range overrideFiles {
+		data, err := os.ReadFile(filepath.Join(r.configDir, f.file))
+		if os.IsNotExist(err) && f.file != "config.toml" {
+			continue
+		}
+		if err != nil {
+			return exitcode.Invalidf("validate: config/%s: %v", f.file, err)
+		}
+		if _, err := tomlmerge.Decode(data); err != nil {
+			return exitcode.Invalidf("validate: config/%s does not parse as TOML: %v", f.file, err)
+		}
+		parsed = append(parsed, f.file)
+	}
+	r.say("validate", "genesis.json has chain_id %s; %s parse as TOML", chainID, strings.Join(parsed, ", "))
+	return nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func setEnv(env []string, k, v string) []string {
+	return append(unsetEnv(env, k), k+"="+v)
+}
+
+func unsetEnv(env []string, k string) []string {
+	out := env[:0:0]
+	for _, e := range env {
+		if !strings.HasPrefix(e, k+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
