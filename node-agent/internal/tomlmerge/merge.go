@@ -78,12 +78,12 @@ func mergeTable(cur, ov map[string]any, path string, probs *Problems) map[string
 // convert returns ov converted to the TOML type of old, or reports why it cannot be.
 func convert(old, ov any, path string, probs *Problems) (any, bool) {
 	if ov == nil {
-		*probs = append(*probs, fmt.Sprintf("%s: null is not a TOML value; give a %s or leave the key out", path, typeName(old)))
+		*probs = append(*probs, fmt.Sprintf("%s: null is not a TOML value; give %s or leave the key out", path, a(typeName(old))))
 		return nil, false
 	}
 	mismatch := func() (any, bool) {
-		*probs = append(*probs, fmt.Sprintf("%s: the file has a %s (%s) but the override is a %s (%s); give a %s",
-			path, typeName(old), brief(old), jsonTypeName(ov), brief(ov), typeName(old)))
+		*probs = append(*probs, fmt.Sprintf("%s: the file has %s (%s) but the override is %s (%s); give %s",
+			path, a(typeName(old)), brief(old), a(jsonTypeName(ov)), brief(ov), a(typeName(old))))
 		return nil, false
 	}
 	switch o := old.(type) {
@@ -201,7 +201,7 @@ func convert(old, ov any, path string, probs *Problems) (any, bool) {
 			v = x
 		}
 		if err != nil {
-			*probs = append(*probs, fmt.Sprintf("%s: the file has a %s; %q does not parse as one: %v", path, typeName(old), s, err))
+			*probs = append(*probs, fmt.Sprintf("%s: the file has %s; %q does not parse as one: %v", path, a(typeName(old)), s, err))
 			return nil, false
 		}
 		return v, true
@@ -299,6 +299,14 @@ func typeName(v any) string {
 	default:
 		return fmt.Sprintf("%T", v)
 	}
+}
+
+// a puts "a" or "an" before a type name.
+func a(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
 }
 
 func jsonTypeName(v any) string {
