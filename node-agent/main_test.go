@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"chainfleet/node-agent/internal/exitcode"
+)
+
+func cli(args ...string) (int, string, string) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		msg  string // must appear in stderr
+	}{
+		{nil, "usage: chainfleet-agent <command>"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"install"}, "--to is required: give the directory"},
+		{[]string{"install", "--to"}, "flag needs an argument: -to"},
+		{[]string{"prepare", "--home", "/x"}, "--chain is required: use one of cometbft, sei, cosmos"},
+		{[]string{"prepare", "--chain", "avalanche", "--home", "/x"}, `--chain "avalanche" is not supported: use one of cometbft, sei, cosmos`},
+		{[]string{"prepare", "--chain", "cometbft"}, "--home is required"},
+		{[]string{"prepare", "--chain", "cosmos", "--home", "/x", "--chain-id", "c"}, "--binary is required for --chain cosmos"},
+		{[]string{"prepare", "--chain", "sei", "--home", "/x"}, "--chain-id is required for --chain sei"},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--genesis-url", "http://h/g"}, `--genesis-url "http://h/g" needs --genesis-sha256`},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--genesis-url", "ftp://h/g", "--genesis-sha256", strings.Repeat("a", 64)}, `--genesis-url "ftp://h/g": give an http:// or https:// URL`},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--genesis-url", "http://h/g", "--genesis-sha256", "abc"}, `--genesis-sha256 "abc" is not a SHA-256: give 64 hex characters`},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--genesis-url", "http://h/g", "--genesis-file", "/g", "--genesis-sha256", strings.Repeat("a", 64)}, "are both given: use one"},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--genesis-sha256", strings.Repeat("a", 64)}, "--genesis-sha256 is given without --genesis-url or --genesis-file"},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--upgrade-info", `{"name":"v2"}`}, "height must be a positive integer"},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--upgrade-info", `{"name":"v2","height":5,"info":"x"}`}, `unknown field "info"`},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--upgrade-info", `{"height":5}`}, "name is missing"},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "extra"}, `unexpected argument "extra"`},
+		{[]string{"ready"}, "--chain is required: use one of cometbft, sei, cosmos, avalanche"},
+		{[]string{"ready", "--chain", "sei", "--rpc", "127.0.0.1:26657"}, `--rpc "127.0.0.1:26657": give an http:// or https:// base URL`},
+		{[]string{"ready", "--chain", "sei", "--timeout", "0s"}, "--timeout 0s must be positive"},
+		{[]string{"ready", "--chain", "sei", "--timeout", "soon"}, `invalid value "soon" for flag -timeout`},
+		{[]string{"node-id"}, "--key is required"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := cli(tc.args...)
+		if code != exitcode.Usage || !strings.Contains(stderr, tc.msg) {
+			t.Errorf("%q: exit %d, stderr %q; want exit 2 with %q", tc.args, code, stderr, tc.msg)
+		}
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"prepare", "-h"}, {"ready", "--help"}} {
+		if code, _, _ := cli(args...); code != 0 {
+			t.Errorf("%q: exit %d", args, code)
+		}
+	}
+}
+
+func TestInstall(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bin")
+	code, out, stderr := cli("install", "--to", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	self, _ := os.Executable()
+	a, _ := os.ReadFile(self)
+	b, err := os.ReadFile(filepath.Join(dir, BinaryName))
+	if err != nil || !bytes.Equal(a, b) {
+		t.Fatalf("copy differs (%v)", err)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, BinaryName)); st.Mode().Perm() != 0o755 {
+		t.Fatalf("mode %v", st.Mode())
+	}
+	if !strings.Contains(out, "install: copied") {
+		t.Fatal(out)
+	}
+	// Again over the existing copy (a restarted init container).
+	if code, _, stderr := cli("install", "--to", dir); code != 0 {
+		t.Fatal(stderr)
+	}
+}
+
+func TestNodeIDAndGenNodeKey(t *testing.T) {
+	code, key, _ := cli("gen-node-key")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	p := filepath.Join(t.TempDir(), "node_key.json")
+	os.WriteFile(p, []byte(key), 0o600)
+	code, id, stderr := cli("node-id", "--key", p)
+	if code != 0 || len(strings.TrimSpace(id)) != 40 {
+		t.Fatalf("exit %d %q %s", code, id, stderr)
+	}
+	os.WriteFile(p, []byte("{}"), 0o600)
+	if code, _, stderr := cli("node-id", "--key", p); code != exitcode.Invalid || !strings.Contains(stderr, "--key \""+p+"\"") {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+}
+
+func TestReadyExitCodes(t *testing.T) {
+	body := `{"result":{"sync_info":{"latest_block_height":"3","catching_up":false}}}`
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
+	defer s.Close()
+	code, out, _ := cli("ready", "--chain", "cometbft", "--rpc", s.URL)
+	if code != 0 || out != "ready: in sync at height 3\n" {
+		t.Fatalf("exit %d %q", code, out)
+	}
+	body = `{"result":{"sync_info":{"latest_block_height":"3","catching_up":true}}}`
+	code, _, stderr := cli("ready", "--chain", "cometbft", "--rpc", s.URL)
+	if code != exitcode.Failure || stderr != "not ready: node is catching up (latest_block_height 3)\n" {
+		t.Fatalf("exit %d %q", code, stderr)
+	}
+}
+
+func TestPrepareExitCodeForBadChecksum(t *testing.T) {
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{"chain_id":"a"}`)) }))
+	defer s.Close()
+	home := filepath.Join(t.TempDir(), "home")
+	code, _, stderr := cli("prepare", "--chain", "cometbft", "--home", home, "--genesis-url", s.URL, "--genesis-sha256", strings.Repeat("0", 64))
+	if code != exitcode.Invalid || !strings.Contains(stderr, "genesis checksum mismatch") || !strings.Contains(stderr, "expected sha256 "+strings.Repeat("0", 64)) {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+}
