@@ -78,7 +78,14 @@ func UpToDate(configDir string, src Source) (bool, *Record) {
 	if json.Unmarshal(data, &rec) != nil {
 		return false, nil
 	}
-	if src.SHA256 == "" || rec.SourceSHA256 != src.SHA256 {
+	want := src.SHA256
+	if want == "" && src.File != "" {
+		// A local file without a checksum: up to date while the file is what was placed.
+		if want, err = fileSHA256(src.File); err != nil {
+			return false, &rec
+		}
+	}
+	if want == "" || rec.SourceSHA256 != want {
 		return false, &rec
 	}
 	sum, err := fileSHA256(filepath.Join(configDir, "genesis.json"))

@@ -195,3 +195,24 @@ func TestScan(t *testing.T) {
 		}
 	}
 }
+
+func TestUpToDateFileWithoutChecksum(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	os.MkdirAll(cfg, 0o700)
+	p := filepath.Join(dir, "g.json")
+	os.WriteFile(p, []byte(doc), 0o644)
+	src := Source{File: p}
+	f, err := Fetch(context.Background(), nil, src, dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	Place(f, cfg)
+	if ok, _ := UpToDate(cfg, src); !ok {
+		t.Fatal("not up to date right after Place")
+	}
+	os.WriteFile(p, []byte(`{"chain_id":"new"}`), 0o644) // the ConfigMap changed
+	if ok, _ := UpToDate(cfg, src); ok {
+		t.Fatal("up to date although the source file changed")
+	}
+}

@@ -609,7 +609,7 @@ func (r *runner) validate() error {
 		}
 		parsed = append(parsed, f.file)
 	}
-	r.say("validate", "genesis.json has chain_id %s; %s parse as TOML", chainID, strings.Join(parsed, ", "))
+	r.say("validate", "genesis.json has chain_id %s; TOML parses: %s", chainID, strings.Join(parsed, ", "))
 	return nil
 }
 

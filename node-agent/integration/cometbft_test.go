@@ -1,0 +1,333 @@
+// Package integration runs chainfleet-agent, built by build.sh as in production, against the
+// real CometBFT binary named by $COMETBFT_BIN (v0.38.19, built from tools/cometbft):
+//
+//   - node A: `prepare` on an empty home (cometbft init, overrides, a generated node key),
+//     then `cometbft start` produces blocks as a single validator with the key init wrote,
+//     and `ready` passes;
+//   - node B: the same genesis and no peers: it starts, blocksyncs from nobody, reports
+//     catching_up, and `ready` fails.
+//
+// Without $COMETBFT_BIN the test skips, unless CHAINFLEET_REQUIRE_REAL=1, where it fails.
+// Ports: 127.0.0.1:36656-36667 only.
+package integration
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	rpcA, p2pA = "127.0.0.1:36657", "127.0.0.1:36656"
+	rpcB, p2pB = "127.0.0.1:36667", "127.0.0.1:36666"
+)
+
+func cometbftBin(t *testing.T) string {
+	bin := os.Getenv("COMETBFT_BIN")
+	if bin == "" {
+		if os.Getenv("CHAINFLEET_REQUIRE_REAL") == "1" {
+			t.Fatal("CHAINFLEET_REQUIRE_REAL=1 but COMETBFT_BIN is not set: build it with `cd tools/cometbft && go build -trimpath -o /tmp/nodeagent-bin/cometbft github.com/cometbft/cometbft/cmd/cometbft` and set COMETBFT_BIN")
+		}
+		t.Skip("COMETBFT_BIN is not set (set CHAINFLEET_REQUIRE_REAL=1 to make this a failure)")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("COMETBFT_BIN=%s: %v", bin, err)
+	}
+	return bin
+}
+
+// buildAgent builds the agent with build.sh, then installs it with its own `install`
+// command, as the init container of the agent image does.
+func buildAgent(t *testing.T) string {
+	t.Helper()
+	out := t.TempDir()
+	cmd := exec.Command("bash", "../build.sh", out, "integration")
+	cmd.Stderr = os.Stderr
+	if b, err := cmd.Output(); err != nil {
+		t.Fatalf("build.sh: %v\n%s", err, b)
+	}
+	shared := filepath.Join(t.TempDir(), "chainfleet", "bin")
+	if b, err := exec.Command(filepath.Join(out, "chainfleet-agent"), "install", "--to", shared).CombinedOutput(); err != nil {
+		t.Fatalf("install: %v\n%s", err, b)
+	}
+	return filepath.Join(shared, "chainfleet-agent")
+}
+
+func TestBinaryIsStatic(t *testing.T) {
+	agent := buildAgent(t)
+	f, err := elf.Open(agent)
+	if err != nil {
+		t.Fatalf("%s is not ELF: %v", agent, err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatal("the agent has a dynamic loader (PT_INTERP): it is not statically linked")
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Fatalf("the agent links %v", libs)
+	}
+	st, _ := os.Stat(agent)
+	t.Logf("static binary, %d bytes (%s/%s)", st.Size(), runtime.GOOS, runtime.GOARCH)
+}
+
+func agentRun(t *testing.T, agent string, args ...string) (string, string, int, time.Duration) {
+	t.Helper()
+	cmd := exec.Command(agent, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s %v: %v", agent, args, err)
+	}
+	return out.String(), errb.String(), code, d
+}
+
+func portFree(t *testing.T, addr string) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("port %s is taken (%v): stop whatever listens there", addr, err)
+	}
+	l.Close()
+}
+
+type node struct {
+	cmd *exec.Cmd
+	log string
+}
+
+func start(t *testing.T, bin, home string) *node {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), "cometbft.log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pod's argv: `cometbft start --home H` with CMTHOME=H.
+	cmd := exec.Command(bin, "start", "--home", home)
+	cmd.Env = append(os.Environ(), "CMTHOME="+home)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{cmd: cmd, log: logPath}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		lf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			lines := strings.Split(string(b), "\n")
+			if len(lines) > 30 {
+				lines = lines[len(lines)-30:]
+			}
+			t.Logf("last lines of %s:\n%s", logPath, strings.Join(lines, "\n"))
+		}
+	})
+	return n
+}
+
+type status struct {
+	Result struct {
+		NodeInfo struct {
+			ID      string `json:"id"`
+			Network string `json:"network"`
+		} `json:"node_info"`
+		SyncInfo struct {
+			Height     string `json:"latest_block_height"`
+			CatchingUp bool   `json:"catching_up"`
+		} `json:"sync_info"`
+	} `json:"result"`
+}
+
+func getStatus(rpc string) (*status, error) {
+	c := http.Client{Timeout: time.Second}
+	resp, err := c.Get("http://" + rpc + "/status")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var s status
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// waitFor polls cond every 50 ms until it holds or the deadline passes.
+func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < limit {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", limit, what)
+	return 0
+}
+
+func overrides(t *testing.T, rpc, p2p string) string {
+	p := filepath.Join(t.TempDir(), "overrides.json")
+	ov := map[string]any{"configToml": map[string]any{
+		"proxy_app": "kvstore",
+		"rpc":       map[string]any{"laddr": "tcp://" + rpc},
+		"p2p":       map[string]any{"laddr": "tcp://" + p2p, "pex": false},
+		"consensus": map[string]any{"timeout_commit": "500ms"},
+	}}
+	b, _ := json.Marshal(ov)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRealCometBFT(t *testing.T) {
+	bin := cometbftBin(t)
+	for _, a := range []string{rpcA, p2pA, rpcB, p2pB} {
+		portFree(t, a)
+	}
+	agent := buildAgent(t)
+	if v, err := exec.Command(bin, "version").Output(); err == nil {
+		t.Logf("cometbft version %s", strings.TrimSpace(string(v)))
+	}
+
+	// ---- node A: an empty home, a single validator ------------------------------------
+	homeA := filepath.Join(t.TempDir(), "cometbft")
+	keyJSON, _, code, _ := agentRun(t, agent, "gen-node-key")
+	if code != 0 {
+		t.Fatal("gen-node-key failed")
+	}
+	keyFile := filepath.Join(t.TempDir(), "node_key.json")
+	os.WriteFile(keyFile, []byte(keyJSON), 0o600)
+
+	out, stderr, code, prepDur := agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeA,
+		"--binary", bin, "--overrides", overrides(t, rpcA, p2pA), "--node-key", keyFile)
+	t.Logf("prepare A (%s):\n%s", prepDur.Round(time.Millisecond), out)
+	if code != 0 {
+		t.Fatalf("prepare A: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"ran cometbft init --home " + homeA, "merged overrides into config/config.toml", "wrote config/node_key.json"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("prepare A output lacks %q", want)
+		}
+	}
+
+	// The node ID the agent derives equals the one CometBFT derives from the same file.
+	agentID, _, _, _ := agentRun(t, agent, "node-id", "--key", filepath.Join(homeA, "config", "node_key.json"))
+	cmtID, err := exec.Command(bin, "show-node-id", "--home", homeA).Output()
+	if err != nil || strings.TrimSpace(agentID) != strings.TrimSpace(string(cmtID)) {
+		t.Fatalf("node-id %q, cometbft show-node-id %q (%v)", agentID, cmtID, err)
+	}
+
+	// A second prepare (a pod restart) changes nothing and runs no init.
+	stateBefore, _ := os.ReadFile(filepath.Join(homeA, "data", "priv_validator_state.json"))
+	cfgBefore, _ := os.ReadFile(filepath.Join(homeA, "config", "config.toml"))
+	out2, _, code, _ := agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeA,
+		"--binary", bin, "--overrides", overrides(t, rpcA, p2pA), "--node-key", keyFile)
+	cfgAfter, _ := os.ReadFile(filepath.Join(homeA, "config", "config.toml"))
+	if code != 0 || !strings.Contains(out2, "skipped: config/config.toml exists") || !bytes.Equal(cfgBefore, cfgAfter) {
+		t.Fatalf("second prepare: exit %d, config changed %v:\n%s", code, !bytes.Equal(cfgBefore, cfgAfter), out2)
+	}
+
+	startA := time.Now()
+	start(t, bin, homeA)
+	var st *status
+	firstBlock := waitFor(t, "node A's first block", 60*time.Second, func() bool {
+		s, err := getStatus(rpcA)
+		if err != nil {
+			return false
+		}
+		st = s
+		h, _ := strconv.Atoi(s.Result.SyncInfo.Height)
+		return h >= 1
+	})
+	if st.Result.NodeInfo.ID != strings.TrimSpace(agentID) {
+		t.Fatalf("node A runs with id %s, not the mounted key's %s", st.Result.NodeInfo.ID, agentID)
+	}
+	chainID := st.Result.NodeInfo.Network
+	var readyOut string
+	var readyCall time.Duration
+	waitFor(t, "ready on node A", 30*time.Second, func() bool {
+		o, _, c, d := agentRun(t, agent, "ready", "--chain", "cometbft", "--rpc", "http://"+rpcA, "--timeout", "2s")
+		readyOut, readyCall = o, d
+		return c == 0
+	})
+	readyTotal := time.Since(startA)
+	t.Logf("node A: prepare %s, first block %s after start, ready passes %s after start (one ready call %s): %s",
+		prepDur.Round(time.Millisecond), firstBlock.Round(time.Millisecond), readyTotal.Round(time.Millisecond),
+		readyCall.Round(time.Millisecond), strings.TrimSpace(readyOut))
+	// priv_validator_state advanced under the running validator: prepare's copy was untouched.
+	if stateNow, _ := os.ReadFile(filepath.Join(homeA, "data", "priv_validator_state.json")); bytes.Equal(stateNow, stateBefore) {
+		t.Error("priv_validator_state.json did not advance: is node A signing?")
+	}
+
+	// ---- node B: the same genesis, no peers ---------------------------------------------
+	homeB := filepath.Join(t.TempDir(), "cometbft")
+	out, stderr, code, prepB := agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeB,
+		"--binary", bin, "--overrides", overrides(t, rpcB, p2pB),
+		"--genesis-file", filepath.Join(homeA, "config", "genesis.json"), "--chain-id", chainID)
+	t.Logf("prepare B (%s):\n%s", prepB.Round(time.Millisecond), out)
+	if code != 0 {
+		t.Fatalf("prepare B: exit %d: %s", code, stderr)
+	}
+	gA, _ := os.ReadFile(filepath.Join(homeA, "config", "genesis.json"))
+	gB, _ := os.ReadFile(filepath.Join(homeB, "config", "genesis.json"))
+	if !bytes.Equal(gA, gB) {
+		t.Fatal("node B's genesis differs from node A's")
+	}
+	// A wrong chain id is refused before anything changes.
+	_, stderr, code, _ = agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeB, "--binary", bin,
+		"--genesis-file", filepath.Join(homeA, "config", "genesis.json"), "--chain-id", chainID+"-x")
+	if code != 3 || !strings.Contains(stderr, "but --chain-id is") {
+		t.Fatalf("wrong chain id: exit %d: %s", code, stderr)
+	}
+
+	start(t, bin, homeB)
+	waitFor(t, "node B's RPC", 30*time.Second, func() bool { _, err := getStatus(rpcB); return err == nil })
+	for i := 0; i < 3; i++ {
+		s, err := getStatus(rpcB)
+		if err != nil || !s.Result.SyncInfo.CatchingUp {
+			t.Fatalf("node B: catching_up should be true with no peers: %+v %v", s, err)
+		}
+		_, reason, code, _ := agentRun(t, agent, "ready", "--chain", "cometbft", "--rpc", "http://"+rpcB)
+		if code != 1 || !strings.Contains(reason, "not ready: node is catching up") {
+			t.Fatalf("ready on node B: exit %d %q; want 1 and catching up", code, reason)
+		}
+		if i == 0 {
+			t.Logf("node B: ready exits %d: %s", code, strings.TrimSpace(reason))
+		}
+		time.Sleep(700 * time.Millisecond)
+	}
+	// Node A still passes meanwhile.
+	if _, _, code, _ := agentRun(t, agent, "ready", "--chain", "cometbft", "--rpc", "http://"+rpcA); code != 0 {
+		t.Fatal("node A stopped being ready")
+	}
+}
