@@ -8,12 +8,15 @@
 //     catching_up, and `ready` fails.
 //
 // Without $COMETBFT_BIN the test skips, unless CHAINFLEET_REQUIRE_REAL=1, where it fails.
-// Ports: 127.0.0.1:36656-36667 only.
+// Ports: 127.0.0.1:36656-36670 only.
 package integration
 
 import (
 	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
 	"debug/elf"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net"
@@ -24,6 +27,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -32,6 +36,7 @@ import (
 const (
 	rpcA, p2pA = "127.0.0.1:36657", "127.0.0.1:36656"
 	rpcB, p2pB = "127.0.0.1:36667", "127.0.0.1:36666"
+	genesisSrv = "127.0.0.1:36670" // serves node A's genesis, gzipped, to node B
 )
 
 func cometbftBin(t *testing.T) string {
@@ -211,7 +216,7 @@ func overrides(t *testing.T, rpc, p2p string) string {
 
 func TestRealCometBFT(t *testing.T) {
 	bin := cometbftBin(t)
-	for _, a := range []string{rpcA, p2pA, rpcB, p2pB} {
+	for _, a := range []string{rpcA, p2pA, rpcB, p2pB, genesisSrv} {
 		portFree(t, a)
 	}
 	agent := buildAgent(t)
@@ -289,16 +294,50 @@ func TestRealCometBFT(t *testing.T) {
 		t.Error("priv_validator_state.json did not advance: is node A signing?")
 	}
 
-	// ---- node B: the same genesis, no peers ---------------------------------------------
+	// ---- node B: the same genesis, downloaded gzipped and verified, no peers ------------
 	homeB := filepath.Join(t.TempDir(), "cometbft")
-	out, stderr, code, prepB := agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeB,
-		"--binary", bin, "--overrides", overrides(t, rpcB, p2pB),
-		"--genesis-file", filepath.Join(homeA, "config", "genesis.json"), "--chain-id", chainID)
+	gA, _ := os.ReadFile(filepath.Join(homeA, "config", "genesis.json"))
+	var zbuf bytes.Buffer
+	zw := gzip.NewWriter(&zbuf)
+	zw.Write(gA)
+	zw.Close()
+	served := zbuf.Bytes()
+	var hits atomic.Int32
+	l, err := net.Listen("tcp", genesisSrv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write(served)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	sum := sha256.Sum256(served)
+	prepareB := []string{"prepare", "--chain", "cometbft", "--home", homeB, "--binary", bin,
+		"--overrides", overrides(t, rpcB, p2pB), "--chain-id", chainID,
+		"--genesis-url", "http://" + genesisSrv + "/genesis.json.gz", "--genesis-sha256", hex.EncodeToString(sum[:])}
+
+	// A wrong checksum is refused and writes nothing.
+	bad := append([]string{}, prepareB...)
+	bad[len(bad)-1] = strings.Repeat("0", 64)
+	_, stderr, code, _ = agentRun(t, agent, bad...)
+	if code != 3 || !strings.Contains(stderr, "expected sha256 "+strings.Repeat("0", 64)+", got "+hex.EncodeToString(sum[:])) {
+		t.Fatalf("wrong checksum: exit %d: %s", code, stderr)
+	}
+	if entries, _ := os.ReadDir(homeB); len(entries) != 0 {
+		t.Fatalf("a wrong checksum wrote %d entries into the home", len(entries))
+	}
+
+	out, stderr, code, prepB := agentRun(t, agent, prepareB...)
 	t.Logf("prepare B (%s):\n%s", prepB.Round(time.Millisecond), out)
-	if code != 0 {
+	if code != 0 || !strings.Contains(out, "gunzipped") {
 		t.Fatalf("prepare B: exit %d: %s", code, stderr)
 	}
-	gA, _ := os.ReadFile(filepath.Join(homeA, "config", "genesis.json"))
+	out, _, code, _ = agentRun(t, agent, prepareB...)
+	if code != 0 || hits.Load() != 2 || !strings.Contains(out, "skipped download") {
+		t.Fatalf("second prepare B: exit %d, %d downloads (want 2: the bad-checksum run and the first good one):\n%s", code, hits.Load(), out)
+	}
 	gB, _ := os.ReadFile(filepath.Join(homeB, "config", "genesis.json"))
 	if !bytes.Equal(gA, gB) {
 		t.Fatal("node B's genesis differs from node A's")
