@@ -539,8 +539,12 @@ func (r *runner) privValidatorState() error {
 	return nil
 }
 
-// upgradeFile is data/upgrade-info.json as the SDK's x/upgrade keeper writes it
-// (DumpUpgradeInfoToDisk: the plan's name and height with a zero time).
+// upgradeFile is data/upgrade-info.json in the plan-shaped form {"name","time","height"} with
+// a zero time and no "info". Readers take what they need: sei-cosmos x/upgrade/keeper/keeper.go
+// ReadUpgradeInfoFromDisk decodes it with encoding/json into store.UpgradeInfo{Name, Height}
+// (ignoring "time"); its own writer, DumpUpgradeInfoWithInfoToDisk, writes name and height
+// (and info when set) to <home>/data/upgrade-info.json. The file is rewritten when absent or
+// when its name or height differ, so a stale file from a restored snapshot never wins.
 type upgradeFile struct {
 	Name   string `json:"name"`
 	Time   string `json:"time"`
