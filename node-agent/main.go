@@ -176,7 +176,7 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	chain := fs.String("chain", "", "cometbft, sei or cosmos")
 	home := fs.String("home", "", "the node's home directory (the volume)")
 	binary := fs.String("binary", "", "the node daemon, a name in PATH or a path (default: cometbft for cometbft, seid for sei; required for cosmos)")
-	moniker := fs.String("moniker", "", "moniker for the daemon's init (default: the host name, i.e. the pod name)")
+	moniker := fs.String("moniker", "", "moniker for the sei/cosmos daemon's init (default: the host name, i.e. the pod name; for cometbft set configToml.moniker)")
 	chainID := fs.String("chain-id", "", "the chain id; checked against the genesis; required for sei/cosmos unless a genesis is given")
 	genURL := fs.String("genesis-url", "", "http(s) URL of the genesis (gzip accepted); needs --genesis-sha256")
 	genSHA := fs.String("genesis-sha256", "", "hex SHA-256 of the genesis bytes as served")
@@ -213,8 +213,12 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		*moniker = h
 	}
+	absHome, err := filepath.Abs(*home)
+	if err != nil {
+		return exitcode.Usagef("--home %q: %v", *home, err)
+	}
 	o := prepare.Options{
-		Chain: *chain, Home: filepath.Clean(*home), Binary: *binary, Moniker: *moniker, ChainID: *chainID,
+		Chain: *chain, Home: absHome, Binary: *binary, Moniker: *moniker, ChainID: *chainID,
 		OverridesFile: *overrides, NodeKeyFile: *nodeKey, ValidatorKeyFile: *valKey,
 		InitTimeout: *initTimeout, Out: stdout,
 	}

@@ -281,10 +281,11 @@ func (r *runner) fetchGenesis(ctx context.Context) (*genesis.Fetched, error) {
 // config.EnsureRoot (config/toml.go) from the root command's ParseConfig
 // (cmd/cometbft/commands/root.go), whose home is $CMTHOME, else $TMHOME, else --home.
 //
-// Cosmos SDK: `<daemon> init <moniker> --chain-id <id> --home <dir>` (x/genutil/client/cli/init.go
-// InitCmd: cobra.ExactArgs(1), flags --chain-id, --overwrite, --home) writes the keys, a
-// genesis.json (refusing when one exists unless --overwrite) and config.toml; app.toml and
-// client.toml come from the server and client config interceptors of the daemon's root command.
+// Cosmos SDK: `<daemon> init <moniker> --chain-id <id> --home <dir>` (cosmos-sdk and
+// sei-cosmos x/genutil/client/cli/init.go InitCmd: cobra.ExactArgs(1) for the moniker, flags
+// --chain-id, --overwrite, --home) writes the keys, a genesis.json (refusing with "genesis.json
+// file already exists" unless --overwrite) and config/config.toml; app.toml and client.toml
+// come from the server and client config handlers of the daemon's root command.
 func (r *runner) init(ctx context.Context) error {
 	cfgToml := filepath.Join(r.configDir, "config.toml")
 	if fsutil.Exists(cfgToml) {
