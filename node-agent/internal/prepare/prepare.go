@@ -337,7 +337,14 @@ func (r *runner) init(ctx context.Context) error {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("init: %s %s failed: %v\n%s", bin, strings.Join(args, " "), err, tail(out.String(), 20))
+		// The SDK's root command writes config.toml before init's own work (its config
+		// interceptor), so a failed init can leave one behind. Remove it: config.toml is what
+		// says "init has run", and the next start must run init again.
+		removed := ""
+		if rmErr := os.Remove(cfgToml); rmErr == nil {
+			removed = " (removed the config/config.toml it left, so the next run inits again)"
+		}
+		return fmt.Errorf("init: %s %s failed: %v%s\n%s", bin, strings.Join(args, " "), err, removed, tail(out.String(), 20))
 	}
 	if restored {
 		restored = false

@@ -126,7 +126,32 @@ func fakeChain(kind string, args []string) int {
 		os.WriteFile(filepath.Join(cfg, "app.toml"), []byte(fakeAppToml), 0o644)
 		os.WriteFile(filepath.Join(cfg, "client.toml"), []byte(fakeClientToml), 0o644)
 	}
+	if os.Getenv("FAKE_FAIL") == "1" {
+		fmt.Fprintln(os.Stderr, "fake: failing after config.toml was written")
+		return 1
+	}
 	return 0
+}
+
+func TestFailedInitRunsAgain(t *testing.T) {
+	e := newEnv(t)
+	o := e.opts(Sei)
+	o.ChainID = "net-1"
+	t.Setenv("FAKE_FAIL", "1")
+	_, err := run(t, o)
+	if exitcode.Of(err) != exitcode.Failure || !strings.Contains(err.Error(), "fake: failing after config.toml was written") || !strings.Contains(err.Error(), "removed the config/config.toml") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(e.home, "config", "config.toml")); !os.IsNotExist(err) {
+		t.Fatal("config.toml of the failed init is still there")
+	}
+	t.Setenv("FAKE_FAIL", "")
+	// The failed init left a genesis.json; the SDK's init would refuse to run over it, so
+	// prepare keeps it aside during the second init.
+	out := mustRun(t, o)
+	if e.initCalls() != 2 || !strings.Contains(out, "ran ") {
+		t.Fatalf("init did not run again:\n%s", out)
+	}
 }
 
 type env struct {
