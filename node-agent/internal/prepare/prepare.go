@@ -385,6 +385,7 @@ func (r *runner) placeGenesis(f *genesis.Fetched) error {
 // ("chain-id mismatch") when a --chain-id flag differs from client.toml's chain-id.
 func (r *runner) applyOverrides() error {
 	var probs tomlmerge.Problems
+	var notes []string
 	type pending struct {
 		name string
 		doc  map[string]any
@@ -440,7 +441,7 @@ func (r *runner) applyOverrides() error {
 			merged["chain-id"] = r.ChainID
 		}
 		if reflect.DeepEqual(merged, doc) && data != nil {
-			r.say("config", "config/%s already has these values; unchanged", f.file)
+			notes = append(notes, "config/"+f.file+" unchanged (already has these values)")
 			continue
 		}
 		writes = append(writes, pending{f.file, merged})
@@ -460,10 +461,19 @@ func (r *runner) applyOverrides() error {
 		if err := fsutil.WriteFileAtomic(filepath.Join(r.configDir, w.name), out, 0o644); err != nil {
 			return err
 		}
-		r.say("config", "merged overrides into config/%s", w.name)
+		what := "merged overrides into"
+		if w.name == "client.toml" && len(r.overrides.forKey("clientToml")) == 0 {
+			what = "set chain-id " + r.ChainID + " in"
+		}
+		notes = append(notes, what+" config/"+w.name)
 	}
-	if r.overrides == nil {
+	switch {
+	case len(notes) > 0:
+		r.say("config", "%s", strings.Join(notes, "; "))
+	case r.overrides == nil:
 		r.say("config", "no overrides given")
+	default:
+		r.say("config", "overrides name no keys")
 	}
 	return nil
 }
@@ -482,7 +492,7 @@ func (r *runner) writeKeys() error {
 	if err := os.MkdirAll(r.configDir, 0o700); err != nil {
 		return err
 	}
-	write := func(step string, data []byte, name, flag string) error {
+	write := func(step string, data []byte, name, flag, extra string) error {
 		dst := filepath.Join(r.configDir, name)
 		if data == nil {
 			what := "kept"
@@ -493,23 +503,24 @@ func (r *runner) writeKeys() error {
 			return nil
 		}
 		if fsutil.SameContent(dst, data) {
-			r.say(step, "config/%s already matches %s", name, flag)
+			r.say(step, "config/%s already matches %s%s", name, flag, extra)
 			return nil
 		}
 		if err := fsutil.WriteFileAtomic(dst, data, 0o600); err != nil {
 			return err
 		}
-		r.say(step, "wrote config/%s from %s", name, flag)
+		r.say(step, "wrote config/%s from %s%s", name, flag, extra)
 		return nil
 	}
-	if err := write("node-key", r.nodeKey, "node_key.json", "--node-key"); err != nil {
-		return err
-	}
+	extra := ""
 	if r.nodeKey != nil {
 		k, _ := nodekey.Parse(r.nodeKey)
-		r.say("node-key", "node id %s", nodekey.ID(k))
+		extra = " (node id " + nodekey.ID(k) + ")"
 	}
-	return write("validator-key", r.validatorKey, "priv_validator_key.json", "--validator-key")
+	if err := write("node-key", r.nodeKey, "node_key.json", "--node-key", extra); err != nil {
+		return err
+	}
+	return write("validator-key", r.validatorKey, "priv_validator_key.json", "--validator-key", "")
 }
 
 // PrivValidatorState is CometBFT's initial FilePVLastSignState (privval/file.go, written by
