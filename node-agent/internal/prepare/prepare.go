@@ -447,6 +447,9 @@ func (r *runner) applyOverrides() error {
 		writes = append(writes, pending{f.file, merged})
 	}
 	if len(probs) > 0 {
+		if r.OverridesFile == "" {
+			return exitcode.Invalidf("config: %v", probs)
+		}
 		return exitcode.Invalidf("--overrides %q: %v", r.OverridesFile, probs)
 	}
 	// Write only when every file merged cleanly, so a mistake changes nothing.
