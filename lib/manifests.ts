@@ -5,8 +5,8 @@
  */
 import { UPGRADE_INFO_PATH, upgradeInfoJson } from "../chains/cosmos";
 import type { ChainAdapter } from "../chains/types";
-import { DEFAULT_SNAPSHOT_IMAGE, type GroupConfig } from "../config/schema";
-import { buildSnapshotRestore } from "./snapshot";
+import type { GroupSpec } from "./groupSpec";
+import { DEFAULT_SNAPSHOT_IMAGE, buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
 import { DATA_VOLUME, GroupNames, groupNames } from "./names";
 
@@ -30,7 +30,7 @@ export interface NodeGroupInput extends GroupIdentity {
      * updated in place under the group's own name.
      */
     pinRevision: boolean;
-    config: GroupConfig;
+    config: GroupSpec;
     adapter: ChainAdapter;
     /** Overrides the image (a HardFork bootstrap runs the incumbent image). */
     image?: string;
@@ -76,7 +76,7 @@ export function setNames(input: NodeGroupInput): GroupNames {
 }
 
 /** The claim spec shared by the explicit PVCs and the StatefulSet's template (they must agree). */
-function claimSpec(config: GroupConfig): Obj {
+function claimSpec(config: GroupSpec): Obj {
     return {
         accessModes: ["ReadWriteOnce"],
         ...(config.storage.storageClass ? { storageClassName: config.storage.storageClass } : {}),
@@ -257,13 +257,18 @@ export function buildBootstrapJob(
     };
 }
 
-export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
-    const names = setNames(input);
-    const selector = setSelector(
+/** The selector of the set's pods (what the stable Service points at when the set is active). */
+export function nodeSetSelector(input: NodeGroupInput): Record<string, string> {
+    return setSelector(
         input,
-        names.statefulSet,
+        setNames(input).statefulSet,
         input.pinRevision ? input.revision : undefined,
     );
+}
+
+export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
+    const names = setNames(input);
+    const selector = nodeSetSelector(input);
     const labels = setLabels(input);
     // Pulumi's awaiters would block on readiness that means "in sync", which takes hours for a
     // fresh node; the upgrade flow's own gates do the waiting, with their own deadlines.

@@ -9,7 +9,9 @@
  * have no such container, and their revision must not move when it changes.
  */
 import { createHash } from "node:crypto";
-import { type Chain, DEFAULT_SNAPSHOT_IMAGE, type GroupConfig } from "../config/schema";
+import type { ChainKind } from "../chains/kinds";
+import type { GroupSpec } from "./groupSpec";
+import { DEFAULT_SNAPSHOT_IMAGE } from "./snapshot";
 import { REVISION_LENGTH } from "./names";
 
 /**
@@ -17,8 +19,8 @@ import { REVISION_LENGTH } from "./names";
  * to the schema's default, as lib/manifests.ts does.
  */
 export function podShapingInputs(
-    chain: Chain,
-    group: GroupConfig,
+    chain: ChainKind,
+    group: GroupSpec,
     snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
 ): Record<string, unknown> {
     return {
@@ -37,8 +39,8 @@ export function podShapingInputs(
 }
 
 export function revisionOf(
-    chain: Chain,
-    group: GroupConfig,
+    chain: ChainKind,
+    group: GroupSpec,
     snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
 ): string {
     return createHash("sha256")

@@ -18,6 +18,12 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 
+/**
+ * BusyBox has wget, sha256sum and tar: enough for .tar and .tar.gz snapshots, but not for .tar.lz4
+ * (no lz4), so an lz4 snapshot needs `snapshotImage` set (config/schema.ts crossKeyProblems).
+ */
+export const DEFAULT_SNAPSHOT_IMAGE = "docker.io/library/busybox:1.36";
+
 export const SNAPSHOT_ARCHITECTURES = ["amd64", "arm64"] as const;
 export type SnapshotArchitecture = (typeof SNAPSHOT_ARCHITECTURES)[number];
 export const SNAPSHOT_FORMATS = ["tar", "tar.gz", "tar.lz4"] as const;

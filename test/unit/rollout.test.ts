@@ -13,10 +13,10 @@ import {
     labelSelectorString,
     nextStep,
     ordinalOf,
-    rolloutMaxUnavailable,
     rolloutPod,
     settled,
 } from "../../lib/rollout";
+import { rolloutMaxUnavailable } from "../../lib/rolloutBudget";
 
 const NEW = "node-new";
 const OLD = "node-old";
