@@ -24,7 +24,7 @@ import {
     trafficSwitchProvider,
 } from "../dynamic-providers";
 import { countEndpoints, selectorsEqual } from "../lib/switchPlan";
-import { Waker, WatchedList } from "../lib/watch";
+import { Waker, WatchedList } from "../kube/watch";
 import { CometChain, status } from "../test/api/harness/cometbft";
 import {
     clients,

@@ -9,7 +9,6 @@ import { CHAIN_KINDS } from "../chains/kinds";
 import { PreprodConfigSchema } from "../lib/cohort";
 import { DEFAULTS } from "../lib/defaults";
 import { GroupSpec, UPDATE_STRATEGIES } from "../lib/groupSpec";
-import { BootstrapTestConfigSchema } from "../monitor/config";
 import { DEFAULT_SNAPSHOT_IMAGE, SnapshotConfigSchema, formatFromUrl } from "../lib/snapshot";
 import { nameLengthProblems } from "../lib/names";
 import {
@@ -22,6 +21,7 @@ import {
     positiveInt,
     quantity,
 } from "./rules";
+import { BootstrapTestConfigSchema } from "./bootstrapTest";
 
 export const CHAINS = CHAIN_KINDS;
 export { DEFAULTS, DEFAULT_SNAPSHOT_IMAGE, UPDATE_STRATEGIES };

@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
 import { classifyJob, JobOutcome } from "../lib/jobOutcome";
+import { canonicalJson } from "../lib/json";
 import {
     KubeClients,
     isNotFound,
@@ -11,8 +12,8 @@ import {
     mergePatchOptions,
     statusCode,
     withRetry,
-} from "../lib/kube";
-import { Waker, WatchedList } from "../lib/watch";
+} from "../kube/kube";
+import { Waker, WatchedList } from "../kube/watch";
 import type { BootstrapInputs, BootstrapOutputs } from "./bootstrap";
 import { Deadline, Progress, errorMessage } from "./common";
 import {
@@ -29,26 +30,10 @@ type Obj = Record<string, unknown>;
 export const jobName = (inputs: Pick<BootstrapInputs, "job">): string =>
     String((inputs.job?.metadata as Obj | undefined)?.name ?? "");
 
-/** Stable JSON (sorted keys), so the hash does not depend on property order. */
-function canonical(v: unknown): string {
-    if (Array.isArray(v)) {
-        return `[${v.map(canonical).join(",")}]`;
-    }
-    if (v && typeof v === "object") {
-        const o = v as Obj;
-        return `{${Object.keys(o)
-            .filter((k) => o[k] !== undefined)
-            .sort()
-            .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-            .join(",")}}`;
-    }
-    return JSON.stringify(v);
-}
-
 /** What identifies "the same bootstrap attempt": the manifest and the halt height. */
 export function jobSpecHash(inputs: Pick<BootstrapInputs, "job" | "haltHeight">): string {
     return createHash("sha256")
-        .update(canonical({ job: inputs.job, haltHeight: inputs.haltHeight }))
+        .update(canonicalJson({ job: inputs.job, haltHeight: inputs.haltHeight }))
         .digest("hex")
         .slice(0, 16);
 }

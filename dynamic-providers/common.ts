@@ -6,6 +6,9 @@
  * value), so it must stay free of Pulumi resources and of state that cannot be copied.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { jsonEqual } from "../lib/json";
+
+export { jsonEqual };
 
 /** How the engine marks a value it will only know after an earlier resource is created. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -165,27 +168,6 @@ export class InputChecker {
 
 /** Kubernetes object names: DNS-1123 labels/subdomains. */
 export const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
-
-/** Deep equality on JSON values, ignoring object key order. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-    if (a === b) {
-        return true;
-    }
-    if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
-        return false;
-    }
-    if (Array.isArray(a) !== Array.isArray(b)) {
-        return false;
-    }
-    const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-    const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-    return (
-        ak.length === bk.length &&
-        ak.every((k) =>
-            jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-        )
-    );
-}
 
 /**
  * Compares inputs only: the `triggers`, the inputs whose change means the operation must run

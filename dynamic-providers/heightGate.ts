@@ -8,7 +8,7 @@
  * A `settled` gate (the upgrade is over; common.ts `diffRecord`) passes at once. Delete is a no-op.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { ChainKind } from "../chains/types";
+import { CHAIN_KINDS, type ChainKind } from "../chains/kinds";
 import { selectorString } from "../lib/switchPlan";
 import {
     DNS_NAME,
@@ -29,7 +29,6 @@ export const HEIGHT_GATE_VERSION = "1";
 
 export type GateMode = "running" | "caughtUp" | "atHeight";
 export const GATE_MODES: readonly GateMode[] = ["running", "caughtUp", "atHeight"];
-const CHAIN_KINDS: readonly ChainKind[] = ["cometbft", "sei", "avalanche"];
 
 export const HEIGHT_GATE_DEFAULTS = {
     rpcMode: "podProxy" as RpcMode,

@@ -19,9 +19,9 @@ import {
     referenceRate,
     formatRate,
 } from "../lib/gates";
-import { KubeClients, kubeClients } from "../lib/kube";
+import { KubeClients, kubeClients } from "../kube/kube";
 import { selectorString } from "../lib/switchPlan";
-import { Waker, WatchedList } from "../lib/watch";
+import { Waker, WatchedList } from "../kube/watch";
 import { loadChains } from "./chainsLoader";
 import { Deadline, Progress, errorMessage } from "./common";
 import type { HeightGateInputs } from "./heightGate";

@@ -5,7 +5,7 @@
  */
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { LABEL } from "../lib/labels";
-import { KubeClients, isConflict, isNotFound, kubeClients, withRetry } from "../lib/kube";
+import { KubeClients, isConflict, isNotFound, kubeClients, withRetry } from "../kube/kube";
 import {
     RolloutPod,
     RolloutStep,
@@ -14,7 +14,7 @@ import {
     nextStep,
     rolloutPod,
 } from "../lib/rollout";
-import { Waker, WatchedList } from "../lib/watch";
+import { Waker, WatchedList } from "../kube/watch";
 import { Deadline, Progress, errorMessage } from "./common";
 import type { RolloutInputs, RolloutOutputs } from "./rollout";
 

@@ -10,7 +10,7 @@ import {
     isNotFound,
     mergePatchOptions,
     withRetry,
-} from "../lib/kube";
+} from "../kube/kube";
 import {
     Selector,
     countEndpoints,
@@ -20,7 +20,7 @@ import {
     selectorsEqual,
 } from "../lib/switchPlan";
 import { podView } from "../lib/gates";
-import { Waker, WatchedList } from "../lib/watch";
+import { Waker, WatchedList } from "../kube/watch";
 import { Deadline, Progress } from "./common";
 import {
     PREVIOUS_SELECTOR_ANNOTATION,
@@ -189,7 +189,7 @@ export async function runTrafficSwitch(inputs: TrafficSwitchInputs): Promise<Res
         }
 
         // 2. Flip. The annotations record when and from what, for the no-op path and for people
-        // (and for the program: lib/incumbent.ts reads `switched-at` to keep upgrade records).
+        // (and for the program: kube/incumbent.ts reads `switched-at` to keep upgrade records).
         const annotationsBefore = {
             [SWITCHED_AT_ANNOTATION]:
                 service.metadata?.annotations?.[SWITCHED_AT_ANNOTATION] ?? null,

@@ -6,12 +6,16 @@
 import { UPGRADE_INFO_PATH, upgradeInfoJson } from "../chains/cosmos";
 import type { ChainAdapter } from "../chains/types";
 import type { GroupSpec } from "./groupSpec";
+import {
+    NODE_UID,
+    nodePodSecurityContext,
+    restrictedContainerSecurityContext,
+} from "./podSecurity";
 import { DEFAULT_SNAPSHOT_IMAGE, buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
 import { DATA_VOLUME, GroupNames, groupNames } from "./names";
 
-/** Non-root identity of the node process; fsGroup makes the data volume writable for it. */
-export const NODE_UID = 10001;
+export { NODE_UID };
 /** Where the group's ConfigMap is mounted read-only. */
 export const CONFIG_DIR = "/etc/chainfleet";
 /** Requests used when a group sets none: the scheduler needs some to place nodes sensibly. */
@@ -114,15 +118,7 @@ export function buildPodTemplate(
             },
         },
         spec: {
-            securityContext: {
-                runAsNonRoot: true,
-                runAsUser: NODE_UID,
-                runAsGroup: NODE_UID,
-                fsGroup: NODE_UID,
-                // Re-chowning a multi-terabyte chain volume on every start takes hours.
-                fsGroupChangePolicy: "OnRootMismatch",
-                seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: nodePodSecurityContext(),
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             containers: [
                 {
@@ -144,10 +140,7 @@ export function buildPodTemplate(
                         requests: { ...DEFAULT_REQUESTS, ...(config.resources?.requests ?? {}) },
                         ...(config.resources?.limits ? { limits: config.resources.limits } : {}),
                     },
-                    securityContext: {
-                        allowPrivilegeEscalation: false,
-                        capabilities: { drop: ["ALL"] },
-                    },
+                    securityContext: restrictedContainerSecurityContext(),
                     volumeMounts: [
                         { name: DATA_VOLUME, mountPath: adapter.homeDir },
                         { name: "config", mountPath: CONFIG_DIR, readOnly: true },
@@ -199,7 +192,7 @@ function upgradeInfoContainer(input: NodeGroupInput, image: string): Obj {
             { name: "FILE", value: file },
             { name: "UPGRADE_INFO", value: upgradeInfoJson(info.name, info.height) },
         ],
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        securityContext: restrictedContainerSecurityContext(),
         volumeMounts: [{ name: DATA_VOLUME, mountPath: input.adapter.homeDir }],
     };
 }

@@ -9,10 +9,13 @@
  * have no such container, and their revision must not move when it changes.
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "./json";
 import type { ChainKind } from "../chains/kinds";
 import type { GroupSpec } from "./groupSpec";
 import { DEFAULT_SNAPSHOT_IMAGE } from "./snapshot";
 import { REVISION_LENGTH } from "./names";
+
+export { canonicalJson };
 
 /**
  * The inputs that shape a group's pods. `snapshotImage` is the stack's `snapshotImage`; defaults
@@ -47,18 +50,4 @@ export function revisionOf(
         .update(canonicalJson(podShapingInputs(chain, group, snapshotImage)))
         .digest("hex")
         .slice(0, REVISION_LENGTH);
-}
-
-/** JSON with object keys sorted at every depth, so key order in YAML never changes a hash. */
-export function canonicalJson(value: unknown): string {
-    if (Array.isArray(value)) {
-        return `[${value.map(canonicalJson).join(",")}]`;
-    }
-    if (value !== null && typeof value === "object") {
-        const entries = Object.entries(value as Record<string, unknown>)
-            .filter(([, v]) => v !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-    }
-    return JSON.stringify(value);
 }

@@ -18,8 +18,8 @@ import {
 } from "../../dynamic-providers";
 import { loadChains } from "../../dynamic-providers/chainsLoader";
 import { Deadline, InputChecker, Progress } from "../../dynamic-providers/common";
-import { isTransient } from "../../lib/kube";
-import { Waker, WatchedList } from "../../lib/watch";
+import { isTransient } from "../../kube/kube";
+import { Waker, WatchedList } from "../../kube/watch";
 
 const repoRoot = path.resolve(__dirname, "../..");
 

@@ -1,20 +1,12 @@
 /**
  * The config of one bootstrap test: an element of the stack key `chainfleet:bootstrapTests`.
- * The lead's config module plugs `BootstrapTestConfigSchema` into the stack schema; the chain
+ * config/schema.ts plugs `BootstrapTestConfigSchema` into the stack schema; the chain
  * and the namespace come from the stack, not from here. Objects are strict, like the rest of the
  * stack config: a misspelt key is an error, not a silently ignored setting.
  */
 import { z } from "zod";
-import {
-    DNS1035_LABEL,
-    DNS1123_SUBDOMAIN,
-    imageReference,
-    positiveInt,
-    quantity,
-} from "../config/rules";
-import { SYNC_MODES } from "./details";
-import { DEFAULTS } from "./options";
-import { MAX_KEEP } from "./results";
+import { DNS1035_LABEL, DNS1123_SUBDOMAIN, imageReference, positiveInt, quantity } from "./rules";
+import { MAX_KEEP, MONITOR_DEFAULTS as DEFAULTS, SYNC_MODES } from "../lib/bootstrapTest";
 
 /**
  * A test's name names its StatefulSet; the controller puts `<statefulset>-<10 chars>` in the
