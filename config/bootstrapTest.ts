@@ -5,7 +5,13 @@
  * stack config: a misspelt key is an error, not a silently ignored setting.
  */
 import { z } from "zod";
-import { DNS1035_LABEL, DNS1123_SUBDOMAIN, imageReference, positiveInt, quantity } from "./rules";
+import {
+    DNS1035_LABEL,
+    DNS1123_SUBDOMAIN,
+    imageReference,
+    positiveInt,
+    storageSchema,
+} from "./rules";
 import { MAX_KEEP, MONITOR_DEFAULTS as DEFAULTS, SYNC_MODES } from "../lib/bootstrapTest";
 
 /**
@@ -34,13 +40,7 @@ export const BootstrapTestConfigSchema = z.strictObject({
         error: "image must be a tag to follow (e.g. 'ghcr.io/org/node:master'), not a digest: a digest never moves, so no next test would ever start",
     }),
     syncMode: z.enum(SYNC_MODES, { error: `syncMode must be one of ${SYNC_MODES.join(", ")}` }),
-    storage: z.strictObject({
-        size: quantity("size"),
-        storageClass: z
-            .string()
-            .regex(DNS1123_SUBDOMAIN, { error: "storageClass must be a DNS-1123 subdomain" })
-            .optional(),
-    }),
+    storage: storageSchema,
     intervals: intervalsSchema.default(intervalsSchema.parse({})),
     /** How many results the results ConfigMap keeps. Defaults to 10. */
     keepResults: positiveInt("keepResults")

@@ -13,13 +13,13 @@ import { DEFAULT_SNAPSHOT_IMAGE, SnapshotConfigSchema, formatFromUrl } from "../
 import { nameLengthProblems } from "../lib/names";
 import {
     DNS1035_LABEL,
-    DNS1123_SUBDOMAIN,
     booleanFlag,
     dns1123Label,
     imageReference,
     nonNegativeInt,
     positiveInt,
     quantity,
+    storageSchema,
 } from "./rules";
 import { BootstrapTestConfigSchema } from "./bootstrapTest";
 
@@ -152,13 +152,7 @@ export const groupSchema = z.strictObject({
     resources: z
         .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
         .optional(),
-    storage: z.strictObject({
-        size: quantity("size"),
-        storageClass: z
-            .string()
-            .regex(DNS1123_SUBDOMAIN, { error: "storageClass must be a DNS-1123 subdomain" })
-            .optional(),
-    }),
+    storage: storageSchema,
     snapshot: SnapshotConfigSchema.optional(),
     update: updateSchema.default(updateSchema.parse({ strategy: "Rolling" })),
     podDisruptionBudget: pdbSchema.optional(),

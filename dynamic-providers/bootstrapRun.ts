@@ -13,9 +13,10 @@ import {
     statusCode,
     withRetry,
 } from "../kube/kube";
-import { Waker, WatchedList } from "../kube/watch";
-import type { BootstrapInputs, BootstrapOutputs } from "./bootstrap";
-import { Deadline, Progress, errorMessage } from "./common";
+import { Waker } from "../kube/watch";
+import { watchByName, watchPods } from "../kube/watches";
+import type { BootstrapInputs, BootstrapResult } from "./bootstrap";
+import { Deadline, Progress, errorMessage, readRequired } from "./common";
 import {
     BOOTSTRAPPED_HEIGHT_ANNOTATION,
     BOOTSTRAP_FIELD_MANAGER,
@@ -23,7 +24,7 @@ import {
     JOB_SPEC_HASH_ANNOTATION,
 } from "./constants";
 
-type Result = Pick<BootstrapOutputs, "bootstrappedHeight" | "how" | "exitCode" | "completedAt">;
+type Result = BootstrapResult;
 type Obj = Record<string, unknown>;
 
 /** The Job's name, from the manifest input. */
@@ -105,15 +106,7 @@ async function deleteJobAndWait(
         throw err;
     }
     const waker = new Waker();
-    const jobs = new WatchedList<V1Job>({
-        what: `Job ${namespace}/${name}`,
-        watch: clients.watch,
-        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        fieldSelector: `metadata.name=${name}`,
-        list: () =>
-            clients.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${name}` }),
-        onChange: () => waker.notify(),
-    });
+    const jobs = watchByName(clients, "Job", namespace, name, waker);
     const until = Date.now() + waitMs;
     await jobs.start();
     try {
@@ -237,22 +230,10 @@ async function waitForJob(
     const { namespace } = inputs;
     const name = jobName(inputs);
     const waker = new Waker();
-    const jobs = new WatchedList<V1Job>({
-        what: `Job ${namespace}/${name}`,
-        watch: clients.watch,
-        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        fieldSelector: `metadata.name=${name}`,
-        list: () =>
-            clients.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${name}` }),
-        onChange: () => waker.notify(),
-    });
-    const pods = new WatchedList<V1Pod>({
+    const jobs = watchByName(clients, "Job", namespace, name, waker);
+    const pods = watchPods(clients, namespace, `batch.kubernetes.io/job-name=${name}`, waker, {
         what: `pods of Job ${namespace}/${name}`,
-        watch: clients.watch,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        labelSelector: `batch.kubernetes.io/job-name=${name}`,
         list: () => listJobPods(clients, namespace, name),
-        onChange: () => waker.notify(),
     });
     await Promise.all([jobs.start(), pods.start()]);
     try {
@@ -310,23 +291,16 @@ export async function runBootstrap(inputs: BootstrapInputs): Promise<Result> {
     );
     const clients = kubeClients(inputs);
 
-    let pvc;
-    try {
-        pvc = await withRetry(`read PVC ${inputs.namespace}/${inputs.pvcName}`, () =>
+    const pvc = await readRequired(
+        `PVC ${inputs.namespace}/${inputs.pvcName}`,
+        () =>
             clients.core.readNamespacedPersistentVolumeClaim({
                 name: inputs.pvcName,
                 namespace: inputs.namespace,
             }),
-        );
-    } catch (err) {
-        if (isNotFound(err)) {
-            throw new Error(
-                `Bootstrap: PVC ${inputs.namespace}/${inputs.pvcName} does not exist. Declare the entrant's volume ` +
-                    `before the bootstrap (dependsOn), or fix pvcName.`,
-            );
-        }
-        throw err;
-    }
+        `Bootstrap: PVC ${inputs.namespace}/${inputs.pvcName} does not exist. Declare the entrant's volume ` +
+            `before the bootstrap (dependsOn), or fix pvcName.`,
+    );
     if (pvc.metadata?.annotations?.[BOOTSTRAPPED_HEIGHT_ANNOTATION] === String(inputs.haltHeight)) {
         progress.say(`PVC already bootstrapped to ${inputs.haltHeight}; nothing to run`);
         const leftover = await getJob(clients, inputs.namespace, name);

@@ -6,6 +6,7 @@
  * value), so it must stay free of Pulumi resources and of state that cannot be copied.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { isNotFound, withRetry } from "../kube/kube";
 import { jsonEqual } from "../lib/json";
 
 export { jsonEqual };
@@ -309,3 +310,22 @@ export function errorMessage(err: unknown): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Reads an object the step cannot run without (retrying transient errors). A missing one fails
+ * with `missing`, which should say how to declare it; other errors pass through.
+ */
+export async function readRequired<T>(
+    what: string,
+    read: () => Promise<T>,
+    missing: string,
+): Promise<T> {
+    try {
+        return await withRetry(`read ${what}`, read);
+    } catch (err) {
+        if (isNotFound(err)) {
+            throw new Error(missing);
+        }
+        throw err;
+    }
+}
