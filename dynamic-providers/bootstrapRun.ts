@@ -3,7 +3,7 @@
  */
 import { createHash } from "node:crypto";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { classifyJob, JobOutcome } from "../lib/jobOutcome";
+import { classifyJob, JobOutcome } from "./jobOutcome";
 import { canonicalJson } from "../lib/json";
 import {
     KubeClients,

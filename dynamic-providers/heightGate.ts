@@ -10,7 +10,7 @@
  */
 import { CHAIN_KINDS, type ChainKind } from "../chains/kinds";
 import { DEFAULTS } from "../lib/defaults";
-import { selectorString } from "../lib/switchPlan";
+import { selectorString } from "./switchPlan";
 import { DNS_NAME, InputChecker, SettledInput, isSettled, isUnknown } from "./common";
 import { HeightGateResult, runHeightGate } from "./heightGateRun";
 import { ProviderInputs, ResourceArgs, defineProvider } from "./kit";

@@ -1,6 +1,6 @@
 /**
  * The waiting half of the HeightGate: watch the pods, poll node RPC for heights (which have no
- * watch), ask lib/gates for a verdict, print progress, and stop at the deadline.
+ * watch), ask gates.ts for a verdict, print progress, and stop at the deadline.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { ChainAdapter } from "../chains/types";
@@ -18,9 +18,9 @@ import {
     referenceHeight,
     referenceRate,
     formatRate,
-} from "../lib/gates";
+} from "./gates";
 import { KubeClients, kubeClients } from "../kube/kube";
-import { selectorString } from "../lib/switchPlan";
+import { selectorString } from "./switchPlan";
 import { Waker, WatchedList } from "../kube/watch";
 import { watchPods } from "../kube/watches";
 import { loadChains } from "./chainsLoader";

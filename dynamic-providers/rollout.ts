@@ -7,14 +7,14 @@
  * it stalls on a pod that is not Ready (kubernetes#67250, Sei #211). A node's readiness means "in
  * sync", which takes hours after a restart, and a node halted at an upgrade height is never Ready
  * again on the old binary. Here outdated pods that are not Ready go first and all at once; Ready
- * ones go within the budget, each replacement waited for until `waitFor` (lib/rollout.ts).
+ * ones go within the budget, each replacement waited for until `waitFor` (rolloutPlan.ts).
  *
  * Idempotent: a pod already on the newest revision is never touched, so a run after an
  * interruption or a failure continues where the last one stopped, and a run with nothing outdated
  * deletes nothing. Delete is a no-op: there is nothing to undo.
  */
 import { DEFAULTS } from "../lib/defaults";
-import { WAIT_FOR, WaitFor } from "../lib/rollout";
+import { WAIT_FOR, WaitFor } from "./rolloutPlan";
 import { DNS_NAME, InputChecker } from "./common";
 import { ProviderInputs, ResourceArgs, defineProvider } from "./kit";
 import { runRollout } from "./rolloutRun";

@@ -1,6 +1,6 @@
 /**
  * The working half of the Rollout: watch the StatefulSet until its controller has seen the new
- * template, watch its pods, delete what lib/rollout says to delete (with a UID precondition, so a
+ * template, watch its pods, delete what rolloutPlan.ts says to delete (with a UID precondition, so a
  * stale view can never delete a replacement), print progress, and stop at the deadline.
  */
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
@@ -13,7 +13,7 @@ import {
     labelSelectorString,
     nextStep,
     rolloutPod,
-} from "../lib/rollout";
+} from "./rolloutPlan";
 import { Waker, WatchedList } from "../kube/watch";
 import { watchByName, watchPods } from "../kube/watches";
 import { Deadline, Progress, errorMessage } from "./common";

@@ -11,8 +11,8 @@ import {
     selectorPatch,
     selectorString,
     selectorsEqual,
-} from "../lib/switchPlan";
-import { podView } from "../lib/gates";
+} from "./switchPlan";
+import { podView } from "./gates";
 import { Waker } from "../kube/watch";
 import { watchEndpointSlices, watchPods } from "../kube/watches";
 import { Deadline, Progress, readRequired } from "./common";

@@ -110,7 +110,7 @@ export interface GroupPlan {
     /** Upgrades are what a person watching `pulumi up` wants to see; steady groups are noise. */
     quiet: boolean;
     nodeSet: NodeSetPlan;
-    /** Rolling sets only: moves the set's pods to `revision` (lib/rollout.ts). */
+    /** Rolling sets only: moves the set's pods to `revision` (dynamic-providers/rolloutPlan.ts). */
     rollout?: RolloutPlan;
     preprod?: { nodeSet: NodeSetPlan; rollout: RolloutPlan };
     stableService: { resourceName: string; manifest: Obj };

@@ -1,6 +1,6 @@
 /**
  * Restoring a node's data from a snapshot archive before the node starts: the init container
- * that runs `scripts/snapshot-restore.sh` on the data volume, and the ConfigMap data that ships
+ * that runs `lib/snapshot-restore.sh` on the data volume, and the ConfigMap data that ships
  * the script. The script verifies the archive's sha256 before extracting anything (seed 004);
  * see its header for the crash and resume behaviour.
  *
@@ -33,8 +33,8 @@ export type SnapshotFormat = (typeof SNAPSHOT_FORMATS)[number];
 export const ARCH_PLACEHOLDER = "{arch}";
 /** Key of the script in the ConfigMap, and its file name in the init container. */
 export const SNAPSHOT_SCRIPT_KEY = "snapshot-restore.sh";
-/** The script, read when a builder first needs it (it lives beside this program, not in it). */
-export const SNAPSHOT_SCRIPT_PATH = path.join(__dirname, "..", "scripts", SNAPSHOT_SCRIPT_KEY);
+/** The script, read when a builder first needs it: it runs in pods, so it ships beside this builder. */
+export const SNAPSHOT_SCRIPT_PATH = path.join(__dirname, SNAPSHOT_SCRIPT_KEY);
 /** Where the init container mounts the script's ConfigMap. */
 export const SNAPSHOT_SCRIPT_DIR = "/chainfleet/snapshot";
 /** Name of the marker the script writes into the restored directory. */

@@ -26,7 +26,7 @@ import {
 } from "../../dynamic-providers";
 import { isNotFound, mergePatchOptions } from "../../kube/kube";
 import { LABEL } from "../../lib/labels";
-import { podReady } from "../../lib/rollout";
+import { podReady } from "../../dynamic-providers/rolloutPlan";
 import { WatchedList } from "../../kube/watch";
 import {
     HARNESS_SCHEDULER,

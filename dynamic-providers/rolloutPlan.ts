@@ -1,7 +1,7 @@
 /**
  * The decisions of a Rolling update that chainfleet carries out itself instead of the StatefulSet
  * controller (dynamic-providers/rollout.ts): which pods to delete next, and when it is done. Pure
- * functions of the observed pods, table-tested in test/unit/rollout.test.ts.
+ * functions of the observed pods, table-tested in test/unit/providers-rolloutPlan.test.ts.
  *
  * Modelled on cosmos-operator's pod_control (research/style.md §4): delete-and-recreate, throttled
  * by `ComputeRollout(maxUnavailable, desired, ready)`, with pods that serve nothing deleted first
