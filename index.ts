@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { declareFleet } from "./components/Fleet";
 import { loadStackConfig } from "./config";
-import { readIncumbents } from "./lib/incumbent";
+import { readIncumbents } from "./kube/incumbent";
 import { planPreprod } from "./lib/preprod";
 
 export = async () => {

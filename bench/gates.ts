@@ -23,8 +23,8 @@ import {
     heightGateProvider,
     trafficSwitchProvider,
 } from "../dynamic-providers";
-import { countEndpoints, selectorsEqual } from "../lib/switchPlan";
-import { Waker, WatchedList } from "../lib/watch";
+import { countEndpoints, selectorsEqual } from "../dynamic-providers/switchPlan";
+import { Waker, WatchedList } from "../kube/watch";
 import { CometChain, status } from "../test/api/harness/cometbft";
 import {
     clients,

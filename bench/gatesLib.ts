@@ -3,7 +3,7 @@
  * and harness pods whose readiness the bench flips at a known moment.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import { k8s } from "../lib/kube";
+import { k8s } from "../kube/kube";
 import { HARNESS_SCHEDULER, clients, setPodState } from "../test/api/harness/kube";
 
 export function percentile(values: readonly number[], p: number): number {

@@ -4,6 +4,7 @@
  */
 import { avalancheAdapter } from "./avalanche";
 import { cometbftAdapter } from "./cometbft";
+import { CHAIN_KINDS } from "./kinds";
 import { seiAdapter } from "./sei";
 import type { ChainAdapter, ChainKind, ChainPort } from "./types";
 
@@ -22,8 +23,7 @@ export {
     type AvalancheHealth,
 } from "./avalanche";
 
-/** Every kind, for config validation ("allowed values are …"). */
-export const CHAIN_KINDS: readonly ChainKind[] = ["sei", "cometbft", "avalanche"];
+export { CHAIN_KINDS };
 
 export function adapterFor(kind: ChainKind): ChainAdapter {
     switch (kind) {

@@ -4,7 +4,9 @@
  * bootstrap monitor use the status parsers on what they fetch from a node.
  */
 
-export type ChainKind = "sei" | "cometbft" | "avalanche";
+import type { ChainKind } from "./kinds";
+
+export type { ChainKind };
 
 /** A named container port. `role` says what chainfleet uses it for. */
 export interface ChainPort {

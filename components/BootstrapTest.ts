@@ -3,7 +3,7 @@
  * runs the node, `monitor init` (start or resume a test) and `monitor wait-for-completion`
  * (record the result, start the next test when the tag moves), plus the ServiceAccount and the
  * least-privilege Role the monitor acts with. The manifests come from the pure builder in
- * monitor/manifests.ts; this class only declares them.
+ * components/bootstrapTest/manifests.ts; this class only declares them.
  *
  * The monitor's image is either given (`monitorImage`) or built from monitor/Dockerfile with
  * @pulumi/docker (`buildMonitorImage`). Building needs a Docker engine where `pulumi up` runs;
@@ -17,12 +17,12 @@ import {
     BootstrapTestConfig,
     BootstrapTestConfigInput,
     BootstrapTestConfigSchema,
-} from "../monitor/config";
+} from "../config/bootstrapTest";
 import {
     BootstrapTestManifests,
     NODE_IMAGE_PATH,
     buildBootstrapTestManifests,
-} from "../monitor/manifests";
+} from "./bootstrapTest/manifests";
 
 export const BOOTSTRAP_TEST_TYPE = "chainfleet:bootstrap:BootstrapTest";
 

@@ -14,7 +14,7 @@ export const FLEET_TYPE = "chainfleet:fleet:Fleet";
 
 export interface FleetArgs {
     config: StackConfig;
-    /** Each group's incumbent, read from the cluster before planning (lib/incumbent.ts). */
+    /** Each group's incumbent, read from the cluster before planning (kube/incumbent.ts). */
     incumbents?: Record<string, Incumbent | undefined>;
     /** How the dynamic providers reach the cluster. */
     kube?: KubeAccessInputs;

@@ -1,7 +1,7 @@
 /**
  * A node group as its clients see it: the stable client-facing Service and the node set behind it,
  * and, when the desired revision differs from the incumbent read from the cluster, the upgrade that
- * `pulumi up` carries out (lib/plan.ts decides which):
+ * `pulumi up` carries out (lib/plan.ts decides which; lib/planGroup.ts plans every object):
  *
  * - Rolling: the set's template updated in place (OnDelete) -> Rollout: outdated pods that are not
  *   Ready replaced at once, the rest maxUnavailable at a time (dynamic-providers/rollout.ts).
@@ -24,8 +24,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { adapterFor, portFor } from "../chains";
-import type { Chain, GroupConfig } from "../config/schema";
+import type { ChainKind } from "../chains/kinds";
+import type { GroupConfig } from "../config/schema";
 import {
     Bootstrap,
     HeightGate,
@@ -33,13 +33,9 @@ import {
     Rollout,
     TrafficSwitch,
 } from "../dynamic-providers";
-import { LABEL, setSelector } from "../lib/labels";
-import { NodeGroupInput, buildBootstrapJob, buildStableService } from "../lib/manifests";
-import { groupNames } from "../lib/names";
-import { Incumbent, UpgradePlan, planUpgrade } from "../lib/plan";
+import type { Incumbent, UpgradePlan } from "../lib/plan";
+import { NodeSetPlan, RolloutPlan, planGroup } from "../lib/planGroup";
 import type { GroupCohort } from "../lib/preprod";
-import { revisionOf } from "../lib/revision";
-import { rolloutMaxUnavailable } from "../lib/rollout";
 import { NodeGroup } from "./NodeGroup";
 
 export const NODE_DEPLOYMENT_TYPE = "chainfleet:fleet:NodeDeployment";
@@ -47,7 +43,7 @@ export const NODE_DEPLOYMENT_TYPE = "chainfleet:fleet:NodeDeployment";
 export interface NodeDeploymentArgs {
     network: string;
     namespace: string;
-    chain: Chain;
+    chain: ChainKind;
     group: string;
     config: GroupConfig;
     /** The set serving the group now, read from the cluster; undefined on first deployment. */
@@ -65,6 +61,7 @@ export class NodeDeployment extends pulumi.ComponentResource {
     public readonly plan: UpgradePlan;
     public readonly stableService: k8s.core.v1.Service;
     public readonly nodeGroup: NodeGroup;
+    public readonly bootstraps: Bootstrap[];
     public readonly gate?: HeightGate;
     public readonly trafficSwitch?: TrafficSwitch;
     /** Moves a Rolling set's pods to this revision (and its preprod cohort's, `preprodRollout`). */
@@ -74,171 +71,56 @@ export class NodeDeployment extends pulumi.ComponentResource {
 
     constructor(name: string, args: NodeDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
         super(NODE_DEPLOYMENT_TYPE, name, {}, opts);
-        const { incumbent } = args;
-        // The cohort's nodes come out of the group's own count.
-        const config = {
-            ...args.config,
-            replicas: args.config.replicas - (args.cohort?.replicas ?? 0),
-        };
-        const adapter = adapterFor(args.chain);
-        const identity = { network: args.network, chain: args.chain, group: args.group };
-        const update = config.update;
-        this.revision = revisionOf(args.chain, config, args.snapshotImage);
-        this.plan = planUpgrade(args.group, this.revision, update, incumbent);
-        // Upgrades are what a person watching `pulumi up` wants to see; steady groups are noise.
-        const quiet = this.plan.kind === "create" || this.plan.kind === "steady";
-        (quiet ? pulumi.log.debug : pulumi.log.info)(`${args.group}: ${this.plan.reason}`, this);
-        const kube = args.kube ?? {};
-
-        const input: NodeGroupInput = {
-            ...identity,
-            namespace: args.namespace,
-            revision: this.revision,
-            pinRevision: this.plan.pinRevision,
-            config,
-            adapter,
-            snapshotImage: args.snapshotImage,
-            upgradeInfo:
-                update.strategy === "HardFork" && update.upgradeName && adapter.supportsHaltHeight
-                    ? { name: update.upgradeName, height: update.haltHeight! }
-                    : undefined,
-        };
-        const names = groupNames(args.group, this.plan.pinRevision ? this.revision : undefined);
-
-        // The group's upgrade records (lib/plan.ts RecordsMode): they wait while an upgrade is
-        // under way and are kept, settled, once the group has been switched at least once.
-        const records = this.plan.records;
-        const settled = records === "settled";
-        const beforeStart =
-            records !== "none" && update.strategy === "HardFork"
-                ? (volumes: k8s.core.v1.PersistentVolumeClaim[]) =>
-                      volumes.map((volume, ordinal) => {
-                          // The incumbent commits H-1 and stops; the new binary executes H.
-                          const haltAt = update.haltHeight! - 1;
-                          return new Bootstrap(
-                              `${name}-bootstrap-${ordinal}`,
-                              {
-                                  ...kube,
-                                  namespace: args.namespace,
-                                  job: settled
-                                      ? undefined
-                                      : buildBootstrapJob(
-                                            input,
-                                            ordinal,
-                                            this.incumbentImage(args),
-                                            haltAt,
-                                        ),
-                                  pvcName: names.pvc(ordinal),
-                                  haltHeight: haltAt,
-                                  haltExitCodes: [...adapter.haltExitCodes],
-                                  deadlineSeconds: update.timeouts.bootstrapSeconds,
-                                  settled,
-                              },
-                              { parent: this, dependsOn: [volume] },
-                          );
-                      })
-                : undefined;
-
-        this.nodeGroup = new NodeGroup(
-            this.plan.pinRevision ? `${name}-${this.revision}` : `${name}-nodes`,
-            { ...input, beforeStart },
-            { parent: this },
-        );
-        // Rolling sets use OnDelete (lib/manifests.ts), so only a Rollout moves their pods to a new
-        // revision. It is declared on every plan of a Rolling set, not only `inPlace`: a failed
-        // rollout leaves the StatefulSet on the new revision, so the next `pulumi up` plans
-        // `steady` and must still finish it. A Rollout that finished is in state with the same
-        // inputs and does not run again; on a first deployment it finds nothing outdated.
-        if (!this.plan.pinRevision) {
-            this.rollout = this.declareRollout(
-                `${name}-rollout-${this.revision}`,
-                this.nodeGroup,
-                this.revision,
-                { kube, namespace: args.namespace, config },
-            );
+        const { kube = {}, namespace } = args;
+        const access = { kube, namespace };
+        const plan = planGroup({ ...args, name });
+        if (plan.problems.length > 0) {
+            throw new pulumi.ResourceError(plan.problems.join("; "), this);
         }
+        this.revision = plan.revision;
+        this.plan = plan.upgrade;
+        (plan.quiet ? pulumi.log.debug : pulumi.log.info)(
+            `${args.group}: ${plan.upgrade.reason}`,
+            this,
+        );
 
-        if (args.cohort) {
-            const cohortConfig = {
-                ...args.config,
-                image: args.cohort.image,
-                replicas: args.cohort.replicas,
-            };
-            const cohortRevision = revisionOf(args.chain, cohortConfig, args.snapshotImage);
-            this.preprod = new NodeGroup(
-                `${name}-preprod`,
-                {
-                    ...input,
-                    config: cohortConfig,
-                    revision: cohortRevision,
-                    pinRevision: false,
-                    variant: "preprod",
-                    upgradeInfo: undefined,
-                    podLabels: { [LABEL.preprod]: "true" },
-                },
-                { parent: this },
-            );
-            // The cohort's set is updated in place too (a new preprod image).
-            this.preprodRollout = this.declareRollout(
-                `${name}-preprod-rollout-${cohortRevision}`,
-                this.preprod,
-                cohortRevision,
-                { kube, namespace: args.namespace, config: cohortConfig },
-            );
+        // The bootstraps run on the set's volumes, and the set's StatefulSet starts only after
+        // them: the set declares its volumes, then waits for what is declared on them here.
+        const bootstrapped = deferred<pulumi.Resource[]>();
+        this.nodeGroup = this.declareNodeSet(plan.nodeSet, bootstrapped.promise);
+        this.bootstraps = plan.bootstraps.map(
+            ({ resourceName, ordinal, upgradeHeight: _, haltAfterHeight, ...bootstrap }) =>
+                new Bootstrap(
+                    resourceName,
+                    { ...kube, namespace, ...bootstrap, haltHeight: haltAfterHeight },
+                    { parent: this, dependsOn: [this.nodeGroup.volumes[ordinal]] },
+                ),
+        );
+        bootstrapped.resolve(this.bootstraps);
+        this.rollout = plan.rollout && this.declareRollout(plan.rollout, this.nodeGroup, access);
+
+        if (plan.preprod) {
+            this.preprod = this.declareNodeSet(plan.preprod.nodeSet);
+            this.preprodRollout = this.declareRollout(plan.preprod.rollout, this.preprod, access);
         }
 
         this.stableService = new k8s.core.v1.Service(
-            `${name}-stable`,
-            buildStableService(
-                { ...identity, namespace: args.namespace, adapter },
-                this.nodeGroup.selector,
-            ),
+            plan.stableService.resourceName,
+            plan.stableService.manifest,
             { parent: this, ignoreChanges: ["spec.selector"], dependsOn: [this.nodeGroup] },
         );
 
-        if (records !== "none") {
-            const podUrls = (set: string, urls?: string[]) =>
-                Object.fromEntries((urls ?? []).map((url, ordinal) => [`${set}-${ordinal}`, url]));
-            // The incumbent is known only while it is being replaced; a settled gate needs none.
-            const incumbent = settled ? undefined : this.plan.incumbent!;
+        if (plan.gate && plan.trafficSwitch) {
+            const { resourceName: gateName, ...gate } = plan.gate;
             this.gate = new HeightGate(
-                `${name}-gate`,
-                {
-                    ...kube,
-                    namespace: args.namespace,
-                    chain: args.chain,
-                    // A hard-forked node starts at the fork height with nothing to catch up
-                    // against until the network moves on: running is the gate there.
-                    mode: update.strategy === "HardFork" ? "running" : "caughtUp",
-                    entrantSelector: this.nodeGroup.selector,
-                    replicas: config.replicas,
-                    incumbentSelector: incumbent && setSelector(identity, incumbent.set),
-                    rpcPort: portFor(adapter, "rpc").containerPort,
-                    rpcMode: update.gate.rpc,
-                    directUrls: {
-                        ...podUrls(this.plan.set, update.gate.directUrls),
-                        ...(incumbent && podUrls(incumbent.set, update.gate.incumbentUrls)),
-                    },
-                    referenceRpcs: update.gate.referenceRpcs ?? [],
-                    tolerance: update.caughtUpTolerance,
-                    minPeers: update.gate.minPeers,
-                    deadlineSeconds: update.timeouts.gateSeconds,
-                    settled,
-                },
+                gateName,
+                { ...kube, namespace, ...gate },
                 { parent: this, dependsOn: [this.nodeGroup] },
             );
+            const { resourceName: switchName, ...trafficSwitch } = plan.trafficSwitch;
             this.trafficSwitch = new TrafficSwitch(
-                `${name}-switch`,
-                {
-                    ...kube,
-                    namespace: args.namespace,
-                    serviceName: names.stableService,
-                    selector: this.nodeGroup.selector,
-                    minReady: 1,
-                    deadlineSeconds: update.timeouts.switchSeconds,
-                    rollbackOnFailure: true,
-                    settled,
-                },
+                switchName,
+                { ...kube, namespace, ...trafficSwitch },
                 { parent: this, dependsOn: [this.gate, this.stableService] },
             );
         }
@@ -250,38 +132,28 @@ export class NodeDeployment extends pulumi.ComponentResource {
         });
     }
 
-    /** The Rollout of a Rolling set to `revision`, after Pulumi has applied its template. */
+    private declareNodeSet(set: NodeSetPlan, startAfter?: Promise<pulumi.Resource[]>): NodeGroup {
+        return new NodeGroup(set.resourceName, { ...set.input, startAfter }, { parent: this });
+    }
+
+    /** The Rollout of a Rolling set, after Pulumi has applied its template. */
     private declareRollout(
-        resourceName: string,
+        rollout: RolloutPlan,
         set: NodeGroup,
-        revision: string,
-        on: { kube: KubeAccessInputs; namespace: string; config: GroupConfig },
+        access: { kube: KubeAccessInputs; namespace: string },
     ): Rollout {
+        const { resourceName, ...inputs } = rollout;
         return new Rollout(
             resourceName,
-            {
-                ...on.kube,
-                namespace: on.namespace,
-                statefulSetName: set.manifests.names.statefulSet,
-                revision,
-                maxUnavailable: rolloutMaxUnavailable(on.config.podDisruptionBudget),
-                deadlineSeconds: on.config.update.timeouts.gateSeconds,
-            },
+            { ...access.kube, namespace: access.namespace, ...inputs },
             { parent: this, dependsOn: [set] },
         );
     }
+}
 
-    /** The image a HardFork bootstrap runs: the config override, else the incumbent's. */
-    private incumbentImage(args: NodeDeploymentArgs): string {
-        const image = args.config.update.bootstrapImage ?? args.incumbent?.image;
-        if (!image) {
-            throw new pulumi.ResourceError(
-                `group ${args.group}: cannot tell which image the incumbent set ` +
-                    `${args.incumbent?.set ?? "(none)"} runs, so the HardFork bootstrap has nothing to run; ` +
-                    "set update.bootstrapImage to the incumbent image",
-                this,
-            );
-        }
-        return image;
-    }
+/** A promise and the function that fulfils it, for a dependency declared after its dependant. */
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+    let resolve!: (value: T) => void;
+    const promise = new Promise<T>((r) => (resolve = r));
+    return { promise, resolve };
 }

@@ -16,10 +16,10 @@ export const NODE_GROUP_TYPE = "chainfleet:fleet:NodeGroup";
 
 export interface NodeGroupArgs extends NodeGroupInput {
     /**
-     * Steps between the volumes and the StatefulSet (the HardFork bootstrap): given the declared
-     * volumes, returns the resources the StatefulSet must wait for.
+     * Resources the StatefulSet must wait for besides the set's own objects: the HardFork
+     * bootstraps, which are declared on `volumes` after this component, hence a promise.
      */
-    beforeStart?: (volumes: k8s.core.v1.PersistentVolumeClaim[]) => pulumi.Resource[];
+    startAfter?: Promise<pulumi.Resource[]>;
 }
 
 export class NodeGroup extends pulumi.ComponentResource {
@@ -49,10 +49,12 @@ export class NodeGroup extends pulumi.ComponentResource {
                 }),
         );
         this.peerService = new k8s.core.v1.Service(`${name}-peers`, m.peerService, child);
-        const startAfter = args.beforeStart?.(this.volumes) ?? [];
+        const ownObjects: pulumi.Resource[] = [this.configMap, this.peerService, ...this.volumes];
         this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSet, {
             ...child,
-            dependsOn: [this.configMap, this.peerService, ...this.volumes, ...startAfter],
+            dependsOn: args.startAfter
+                ? args.startAfter.then<pulumi.Resource[]>((extra) => [...ownObjects, ...extra])
+                : ownObjects,
             // A Rolling set keeps its StatefulSet across revisions, but volumeClaimTemplates are
             // immutable and their labels carry the revision: Pulumi would replace the set, i.e.
             // delete it with every pod at once. The claims are declared above (and ignore size and

@@ -70,3 +70,12 @@ export const booleanFlag = (what: string) =>
         (value) => (value === "true" ? true : value === "false" ? false : value),
         z.boolean({ error: `${what} must be true or false` }),
     );
+
+/** A data volume: its size and, optionally, its StorageClass (node groups and bootstrap tests). */
+export const storageSchema = z.strictObject({
+    size: quantity("size"),
+    storageClass: z
+        .string()
+        .regex(DNS1123_SUBDOMAIN, { error: "storageClass must be a DNS-1123 subdomain" })
+        .optional(),
+});

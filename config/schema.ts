@@ -5,38 +5,37 @@
  */
 import { z } from "zod";
 import { adapterFor } from "../chains";
+import { CHAIN_KINDS } from "../chains/kinds";
 import { PreprodConfigSchema } from "../lib/cohort";
-import { BootstrapTestConfigSchema } from "../monitor/config";
-import { SnapshotConfigSchema, formatFromUrl } from "../lib/snapshot";
+import { DEFAULTS } from "../lib/defaults";
+import { GroupSpec, UPDATE_STRATEGIES } from "../lib/groupSpec";
+import { DEFAULT_SNAPSHOT_IMAGE, SnapshotConfigSchema, formatFromUrl } from "../lib/snapshot";
 import { nameLengthProblems } from "../lib/names";
 import {
     DNS1035_LABEL,
-    DNS1123_SUBDOMAIN,
     booleanFlag,
     dns1123Label,
     imageReference,
     nonNegativeInt,
     positiveInt,
     quantity,
+    storageSchema,
 } from "./rules";
+import { BootstrapTestConfigSchema } from "./bootstrapTest";
 
-export const CHAINS = ["sei", "cometbft", "avalanche"] as const;
-export const UPDATE_STRATEGIES = ["Rolling", "BlueGreen", "HardFork"] as const;
+export const CHAINS = CHAIN_KINDS;
+export { DEFAULTS, DEFAULT_SNAPSHOT_IMAGE, UPDATE_STRATEGIES };
 
 /**
- * BusyBox has wget, sha256sum and tar: enough for .tar and .tar.gz snapshots, but not for .tar.lz4
- * (no lz4), so an lz4 snapshot needs `snapshotImage` set (crossKeyProblems).
+ * The upgrade height H of a HardFork. At least 2: the bootstrap runs the incumbent until it has
+ * committed H-1 and halts, so H-1 must itself be a block (heights start at 1).
  */
-export const DEFAULT_SNAPSHOT_IMAGE = "docker.io/library/busybox:1.36";
-
-/** Defaults, named so the README and the code agree. */
-export const DEFAULTS = {
-    caughtUpTolerance: 5,
-    bootstrapSeconds: 6 * 60 * 60,
-    gateSeconds: 60 * 60,
-    switchSeconds: 10 * 60,
-    maxUnavailable: 1,
-} as const;
+const upgradeHeight = z
+    .number({ error: "haltHeight must be a whole number" })
+    .int({ error: "haltHeight must be a whole number" })
+    .min(2, {
+        error: "haltHeight must be at least 2: the bootstrap halts the incumbent after block haltHeight - 1",
+    });
 
 const resourceList = z.strictObject({
     cpu: quantity("cpu").optional(),
@@ -70,7 +69,7 @@ const updateSchema = z
         strategy: z.enum(UPDATE_STRATEGIES, {
             error: `strategy must be one of ${UPDATE_STRATEGIES.join(", ")}`,
         }),
-        haltHeight: positiveInt("haltHeight").optional(),
+        haltHeight: upgradeHeight.optional(),
         upgradeName: z
             .string()
             .min(1, { error: "upgradeName must not be empty" })
@@ -88,7 +87,7 @@ const updateSchema = z
                 code: "custom",
                 path: ["haltHeight"],
                 input: undefined,
-                message: "strategy HardFork needs an integer haltHeight > 0 (the upgrade height)",
+                message: "strategy HardFork needs an integer haltHeight >= 2 (the upgrade height)",
             });
         }
         if (update.gate.rpc === "direct" && !update.gate.directUrls?.length) {
@@ -153,13 +152,7 @@ export const groupSchema = z.strictObject({
     resources: z
         .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
         .optional(),
-    storage: z.strictObject({
-        size: quantity("size"),
-        storageClass: z
-            .string()
-            .regex(DNS1123_SUBDOMAIN, { error: "storageClass must be a DNS-1123 subdomain" })
-            .optional(),
-    }),
+    storage: storageSchema,
     snapshot: SnapshotConfigSchema.optional(),
     update: updateSchema.default(updateSchema.parse({ strategy: "Rolling" })),
     podDisruptionBudget: pdbSchema.optional(),
@@ -327,3 +320,9 @@ export type StackConfig = Omit<z.output<typeof stackSchema>, "groups"> & {
 export type ParsedStackConfig = z.output<typeof stackSchema>;
 export type UpdateConfig = GroupConfig["update"];
 export type Chain = (typeof CHAINS)[number];
+
+// Compile-time only: lib/ reads groups as the plain GroupSpec (lib/groupSpec.ts) so that it never
+// imports config/; a key added to the schema fails the build here until GroupSpec has it too.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const groupSpecMatches: Same<GroupConfig, GroupSpec> = true;
+void groupSpecMatches;

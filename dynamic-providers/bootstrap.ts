@@ -13,19 +13,10 @@
  * - Settled (the fork is over; common.ts `diffRecord`): returns at once; no Job is needed.
  * - Delete removes our Job if it is still there and leaves the PVC alone.
  */
-import * as pulumi from "@pulumi/pulumi";
-import {
-    DNS_NAME,
-    InputChecker,
-    KubeAccessInputs,
-    SettledInput,
-    checkSettled,
-    diffRecord,
-    isSettled,
-    isUnknown,
-    plainOutputs,
-} from "./common";
+import { DEFAULTS } from "../lib/defaults";
+import { DNS_NAME, InputChecker, SettledInput, isSettled, isUnknown } from "./common";
 import { deleteBootstrapJob, jobName, runBootstrap } from "./bootstrapRun";
+import { ProviderInputs, ResourceArgs, defineProvider } from "./kit";
 
 /** Bump when the bootstrap's behaviour changes, so stacks pick up the new code. */
 export const BOOTSTRAP_VERSION = "1";
@@ -38,11 +29,15 @@ export {
 
 export const BOOTSTRAP_DEFAULTS = {
     haltExitCodes: [] as number[],
-    deadlineSeconds: 6 * 3600,
+    deadlineSeconds: DEFAULTS.bootstrapSeconds as number,
     logTailLines: 30,
 };
 
-export interface BootstrapInputs extends KubeAccessInputs, SettledInput {
+/** Constructor arguments: every input may be an Output; defaulted ones may be left out. */
+export type BootstrapArgs = ResourceArgs<BootstrapInputs, keyof typeof BOOTSTRAP_DEFAULTS>;
+export type BootstrapOutputs = BootstrapInputs & BootstrapResult;
+
+export interface BootstrapInputs extends ProviderInputs, SettledInput {
     namespace: string;
     /**
      * A batch/v1 Job manifest (plain object) that runs the incumbent image with the halt height
@@ -63,10 +58,10 @@ export interface BootstrapInputs extends KubeAccessInputs, SettledInput {
     deadlineSeconds: number;
     /** Log lines quoted when the Job fails. */
     logTailLines: number;
-    providerVersion: string;
 }
 
-export interface BootstrapOutputs extends BootstrapInputs {
+/** What the bootstrap did: its outputs besides its inputs. */
+export interface BootstrapResult {
     /** The height recorded on the PVC. */
     bootstrappedHeight: number;
     /**
@@ -148,14 +143,8 @@ function checkJob(c: InputChecker, job: unknown, pvcName: unknown): void {
     }
 }
 
-export function checkBootstrap(news: Obj): pulumi.dynamic.CheckResult<BootstrapInputs> {
-    const inputs = {
-        ...BOOTSTRAP_DEFAULTS,
-        ...Object.fromEntries(Object.entries(news).filter(([, v]) => v != null)),
-    } as Obj;
-    const c = new InputChecker(inputs, "Bootstrap");
-    c.string("kubeconfig", { optional: true });
-    c.string("context", { optional: true });
+/** The bootstrap's own input checks (kit.ts checks kube access and `settled`). */
+function checkBootstrapInputs(c: InputChecker, inputs: Obj): void {
     c.string("namespace", { pattern: DNS_NAME, hint: "use the entrant's namespace" });
     c.string("pvcName", { pattern: DNS_NAME, hint: "name the entrant's data PVC" });
     c.string("container", { optional: true });
@@ -163,82 +152,39 @@ export function checkBootstrap(news: Obj): pulumi.dynamic.CheckResult<BootstrapI
     c.integerList("haltExitCodes", { min: 0, max: 255 });
     c.integer("deadlineSeconds", { min: 1 });
     c.integer("logTailLines", { min: 0, max: 1000 });
-    checkSettled(c, inputs);
     if (!isSettled(inputs)) {
         checkJob(c, inputs.job, inputs.pvcName);
     }
-    inputs.providerVersion = BOOTSTRAP_VERSION;
-    return { inputs: inputs as unknown as BootstrapInputs, failures: c.failures };
 }
 
-async function bootstrapOrSettle(inputs: BootstrapInputs): ReturnType<typeof runBootstrap> {
-    if (isSettled(inputs)) {
-        return {
+const bootstrap = defineProvider<BootstrapInputs, BootstrapResult, BootstrapArgs>(
+    {
+        type: "Bootstrap",
+        version: BOOTSTRAP_VERSION,
+        defaults: BOOTSTRAP_DEFAULTS,
+        triggers: TRIGGERS,
+        outputs: ["bootstrappedHeight", "how", "exitCode", "completedAt"],
+    },
+    {
+        check: checkBootstrapInputs,
+        run: runBootstrap,
+        id: (inputs: BootstrapInputs) =>
+            `${inputs.namespace}/${inputs.pvcName}@${inputs.haltHeight}`,
+        settled: (inputs: BootstrapInputs): BootstrapResult => ({
             bootstrappedHeight: inputs.haltHeight,
             how: "settled",
             exitCode: -1,
             completedAt: new Date().toISOString(),
-        };
-    }
-    return runBootstrap(inputs);
-}
-
-export const bootstrapProvider: pulumi.dynamic.ResourceProvider<BootstrapInputs, BootstrapOutputs> =
-    {
-        async check(_olds, news) {
-            return checkBootstrap(news as unknown as Obj);
-        },
-        async diff(_id, olds, news) {
-            return diffRecord(olds as unknown as Obj, news as unknown as Obj, TRIGGERS);
-        },
-        async create(inputs) {
-            const result = await bootstrapOrSettle(inputs);
-            return {
-                id: `${inputs.namespace}/${inputs.pvcName}@${inputs.haltHeight}`,
-                outs: plainOutputs({ ...inputs, ...result }),
-            };
-        },
-        async update(_id, olds, news) {
-            // A different Job name leaves the old Job behind; remove it (it is ours) before running.
+        }),
+        // A different Job name leaves the old Job behind; remove it (it is ours) before running.
+        beforeUpdate: async (olds: BootstrapInputs, news: BootstrapInputs) => {
             if (jobName(olds) && jobName(olds) !== jobName(news)) {
                 await deleteBootstrapJob(olds);
             }
-            const result = await bootstrapOrSettle(news);
-            return { outs: plainOutputs({ ...news, ...result }) };
         },
-        async delete(_id, props) {
-            await deleteBootstrapJob(props);
-        },
-    };
-
-type Defaulted = keyof typeof BOOTSTRAP_DEFAULTS;
-type Inputify<T> = { [K in keyof T]: pulumi.Input<T[K]> };
-
-export type BootstrapArgs = Inputify<
-    Omit<BootstrapInputs, Defaulted | "providerVersion"> & Partial<Pick<BootstrapInputs, Defaulted>>
->;
-
-export class Bootstrap extends pulumi.dynamic.Resource {
-    declare readonly bootstrappedHeight: pulumi.Output<number>;
-    declare readonly how: pulumi.Output<BootstrapOutputs["how"]>;
-    declare readonly exitCode: pulumi.Output<number>;
-    declare readonly completedAt: pulumi.Output<string>;
-
-    constructor(name: string, args: BootstrapArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            bootstrapProvider,
-            name,
-            {
-                ...args,
-                providerVersion: BOOTSTRAP_VERSION,
-                bootstrappedHeight: undefined,
-                how: undefined,
-                exitCode: undefined,
-                completedAt: undefined,
-            },
-            opts,
-            "upgrade",
-            "Bootstrap",
-        );
-    }
-}
+        delete: deleteBootstrapJob,
+    },
+);
+export const Bootstrap = bootstrap.Resource;
+export type Bootstrap = InstanceType<typeof Bootstrap>;
+export const { check: checkBootstrap, provider: bootstrapProvider } = bootstrap;

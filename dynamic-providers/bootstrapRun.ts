@@ -3,7 +3,8 @@
  */
 import { createHash } from "node:crypto";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { classifyJob, JobOutcome } from "../lib/jobOutcome";
+import { classifyJob, JobOutcome } from "./jobOutcome";
+import { canonicalJson } from "../lib/json";
 import {
     KubeClients,
     isNotFound,
@@ -11,10 +12,11 @@ import {
     mergePatchOptions,
     statusCode,
     withRetry,
-} from "../lib/kube";
-import { Waker, WatchedList } from "../lib/watch";
-import type { BootstrapInputs, BootstrapOutputs } from "./bootstrap";
-import { Deadline, Progress, errorMessage } from "./common";
+} from "../kube/kube";
+import { Waker } from "../kube/watch";
+import { watchByName, watchPods } from "../kube/watches";
+import type { BootstrapInputs, BootstrapResult } from "./bootstrap";
+import { Deadline, Progress, errorMessage, readRequired } from "./common";
 import {
     BOOTSTRAPPED_HEIGHT_ANNOTATION,
     BOOTSTRAP_FIELD_MANAGER,
@@ -22,33 +24,17 @@ import {
     JOB_SPEC_HASH_ANNOTATION,
 } from "./constants";
 
-type Result = Pick<BootstrapOutputs, "bootstrappedHeight" | "how" | "exitCode" | "completedAt">;
+type Result = BootstrapResult;
 type Obj = Record<string, unknown>;
 
 /** The Job's name, from the manifest input. */
 export const jobName = (inputs: Pick<BootstrapInputs, "job">): string =>
     String((inputs.job?.metadata as Obj | undefined)?.name ?? "");
 
-/** Stable JSON (sorted keys), so the hash does not depend on property order. */
-function canonical(v: unknown): string {
-    if (Array.isArray(v)) {
-        return `[${v.map(canonical).join(",")}]`;
-    }
-    if (v && typeof v === "object") {
-        const o = v as Obj;
-        return `{${Object.keys(o)
-            .filter((k) => o[k] !== undefined)
-            .sort()
-            .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-            .join(",")}}`;
-    }
-    return JSON.stringify(v);
-}
-
 /** What identifies "the same bootstrap attempt": the manifest and the halt height. */
 export function jobSpecHash(inputs: Pick<BootstrapInputs, "job" | "haltHeight">): string {
     return createHash("sha256")
-        .update(canonical({ job: inputs.job, haltHeight: inputs.haltHeight }))
+        .update(canonicalJson({ job: inputs.job, haltHeight: inputs.haltHeight }))
         .digest("hex")
         .slice(0, 16);
 }
@@ -120,15 +106,7 @@ async function deleteJobAndWait(
         throw err;
     }
     const waker = new Waker();
-    const jobs = new WatchedList<V1Job>({
-        what: `Job ${namespace}/${name}`,
-        watch: clients.watch,
-        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        fieldSelector: `metadata.name=${name}`,
-        list: () =>
-            clients.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${name}` }),
-        onChange: () => waker.notify(),
-    });
+    const jobs = watchByName(clients, "Job", namespace, name, waker);
     const until = Date.now() + waitMs;
     await jobs.start();
     try {
@@ -252,22 +230,10 @@ async function waitForJob(
     const { namespace } = inputs;
     const name = jobName(inputs);
     const waker = new Waker();
-    const jobs = new WatchedList<V1Job>({
-        what: `Job ${namespace}/${name}`,
-        watch: clients.watch,
-        path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
-        fieldSelector: `metadata.name=${name}`,
-        list: () =>
-            clients.batch.listNamespacedJob({ namespace, fieldSelector: `metadata.name=${name}` }),
-        onChange: () => waker.notify(),
-    });
-    const pods = new WatchedList<V1Pod>({
+    const jobs = watchByName(clients, "Job", namespace, name, waker);
+    const pods = watchPods(clients, namespace, `batch.kubernetes.io/job-name=${name}`, waker, {
         what: `pods of Job ${namespace}/${name}`,
-        watch: clients.watch,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        labelSelector: `batch.kubernetes.io/job-name=${name}`,
         list: () => listJobPods(clients, namespace, name),
-        onChange: () => waker.notify(),
     });
     await Promise.all([jobs.start(), pods.start()]);
     try {
@@ -325,23 +291,16 @@ export async function runBootstrap(inputs: BootstrapInputs): Promise<Result> {
     );
     const clients = kubeClients(inputs);
 
-    let pvc;
-    try {
-        pvc = await withRetry(`read PVC ${inputs.namespace}/${inputs.pvcName}`, () =>
+    const pvc = await readRequired(
+        `PVC ${inputs.namespace}/${inputs.pvcName}`,
+        () =>
             clients.core.readNamespacedPersistentVolumeClaim({
                 name: inputs.pvcName,
                 namespace: inputs.namespace,
             }),
-        );
-    } catch (err) {
-        if (isNotFound(err)) {
-            throw new Error(
-                `Bootstrap: PVC ${inputs.namespace}/${inputs.pvcName} does not exist. Declare the entrant's volume ` +
-                    `before the bootstrap (dependsOn), or fix pvcName.`,
-            );
-        }
-        throw err;
-    }
+        `Bootstrap: PVC ${inputs.namespace}/${inputs.pvcName} does not exist. Declare the entrant's volume ` +
+            `before the bootstrap (dependsOn), or fix pvcName.`,
+    );
     if (pvc.metadata?.annotations?.[BOOTSTRAPPED_HEIGHT_ANNOTATION] === String(inputs.haltHeight)) {
         progress.say(`PVC already bootstrapped to ${inputs.haltHeight}; nothing to run`);
         const leftover = await getJob(clients, inputs.namespace, name);

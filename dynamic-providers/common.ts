@@ -6,6 +6,10 @@
  * value), so it must stay free of Pulumi resources and of state that cannot be copied.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { isNotFound, withRetry } from "../kube/kube";
+import { jsonEqual } from "../lib/json";
+
+export { jsonEqual };
 
 /** How the engine marks a value it will only know after an earlier resource is created. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -166,27 +170,6 @@ export class InputChecker {
 /** Kubernetes object names: DNS-1123 labels/subdomains. */
 export const DNS_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-/** Deep equality on JSON values, ignoring object key order. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
-    if (a === b) {
-        return true;
-    }
-    if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) {
-        return false;
-    }
-    if (Array.isArray(a) !== Array.isArray(b)) {
-        return false;
-    }
-    const ak = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-    const bk = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-    return (
-        ak.length === bk.length &&
-        ak.every((k) =>
-            jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
-        )
-    );
-}
-
 /**
  * Compares inputs only: the `triggers`, the inputs whose change means the operation must run
  * again. `olds` are the stored outputs, which carry the inputs too (every provider returns
@@ -327,3 +310,22 @@ export function errorMessage(err: unknown): string {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Reads an object the step cannot run without (retrying transient errors). A missing one fails
+ * with `missing`, which should say how to declare it; other errors pass through.
+ */
+export async function readRequired<T>(
+    what: string,
+    read: () => Promise<T>,
+    missing: string,
+): Promise<T> {
+    try {
+        return await withRetry(`read ${what}`, read);
+    } catch (err) {
+        if (isNotFound(err)) {
+            throw new Error(missing);
+        }
+        throw err;
+    }
+}

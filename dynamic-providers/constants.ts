@@ -14,5 +14,5 @@ export const BOOTSTRAP_FIELD_MANAGER = "chainfleet-bootstrap";
 /** Field manager of the selector flip: `kubectl get svc -o yaml --show-managed-fields` names it. */
 export const SWITCH_FIELD_MANAGER = "chainfleet-switch";
 /** Service annotations: when the selector was flipped and what it was before. */
-export const SWITCHED_AT_ANNOTATION = "chainfleet.io/switched-at";
+export { SWITCHED_AT_ANNOTATION } from "../lib/labels";
 export const PREVIOUS_SELECTOR_ANNOTATION = "chainfleet.io/previous-selector";

@@ -6,22 +6,14 @@
  * A failed gate changes nothing: it reads pods and node RPC, never writes. Pulumi keeps no new
  * state for a failed create or update, so the next `pulumi up` runs the gate again (resume).
  * A `settled` gate (the upgrade is over; common.ts `diffRecord`) passes at once. Delete is a no-op.
+ * The provider plumbing (defaults, diff, outputs, the resource class) is kit.ts's.
  */
-import * as pulumi from "@pulumi/pulumi";
-import type { ChainKind } from "../chains/types";
-import { selectorString } from "../lib/switchPlan";
-import {
-    DNS_NAME,
-    InputChecker,
-    KubeAccessInputs,
-    SettledInput,
-    checkSettled,
-    diffRecord,
-    isSettled,
-    isUnknown,
-    plainOutputs,
-} from "./common";
-import { runHeightGate } from "./heightGateRun";
+import { CHAIN_KINDS, type ChainKind } from "../chains/kinds";
+import { DEFAULTS } from "../lib/defaults";
+import { selectorString } from "./switchPlan";
+import { DNS_NAME, InputChecker, SettledInput, isSettled, isUnknown } from "./common";
+import { HeightGateResult, runHeightGate } from "./heightGateRun";
+import { ProviderInputs, ResourceArgs, defineProvider } from "./kit";
 import type { RpcMode } from "./rpc";
 
 /** Bump when the gate's behaviour changes, so stacks re-run their gates with the new code. */
@@ -29,19 +21,26 @@ export const HEIGHT_GATE_VERSION = "1";
 
 export type GateMode = "running" | "caughtUp" | "atHeight";
 export const GATE_MODES: readonly GateMode[] = ["running", "caughtUp", "atHeight"];
-const CHAIN_KINDS: readonly ChainKind[] = ["cometbft", "sei", "avalanche"];
 
+/** The tolerance and the deadline are the stack config's (lib/defaults.ts). */
 export const HEIGHT_GATE_DEFAULTS = {
     rpcMode: "podProxy" as RpcMode,
-    tolerance: 2,
+    tolerance: DEFAULTS.caughtUpTolerance as number,
     minPeers: 1,
     requireAdvancing: true,
-    deadlineSeconds: 1800,
+    deadlineSeconds: DEFAULTS.gateSeconds as number,
     pollIntervalMs: 500,
 };
 
+/** Constructor arguments: every input may be an Output; defaulted ones may be left out. */
+export type HeightGateArgs = ResourceArgs<
+    HeightGateInputs,
+    keyof typeof HEIGHT_GATE_DEFAULTS | "rpcPort"
+>;
+export type HeightGateOutputs = HeightGateInputs & HeightGateResult;
+
 /** What the provider methods receive: resolved, with defaults filled in by `check`. */
-export interface HeightGateInputs extends KubeAccessInputs, SettledInput {
+export interface HeightGateInputs extends ProviderInputs, SettledInput {
     namespace: string;
     chain: ChainKind;
     mode: GateMode;
@@ -70,20 +69,6 @@ export interface HeightGateInputs extends KubeAccessInputs, SettledInput {
     deadlineSeconds: number;
     /** How often node RPC is polled (heights have no watch). Pods are watched, not polled. */
     pollIntervalMs: number;
-    providerVersion: string;
-}
-
-export interface HeightGateOutputs extends HeightGateInputs {
-    /** When the gate passed (RFC 3339). */
-    passedAt: string;
-    /** Entrant pod -> height when the gate passed (empty in `running` mode). */
-    heights: Record<string, number>;
-    /** The reference height at pass time, or -1 when there was none. */
-    referenceHeight: number;
-    /** Seconds the gate waited. */
-    waitedSeconds: number;
-    /** The passing verdict, e.g. "all 3 entrants caught up (...)". */
-    reason: string;
 }
 
 /** Inputs that re-run the gate when changed. Deadlines, polling and kube access do not. */
@@ -117,13 +102,8 @@ function validUrl(s: unknown): boolean {
     }
 }
 
-export function checkHeightGate(
-    news: Record<string, unknown>,
-): pulumi.dynamic.CheckResult<HeightGateInputs> {
-    const inputs = { ...HEIGHT_GATE_DEFAULTS, ...dropNullish(news) } as Record<string, unknown>;
-    const c = new InputChecker(inputs, "HeightGate");
-    c.string("kubeconfig", { optional: true });
-    c.string("context", { optional: true });
+/** The gate's own input checks (kit.ts checks kube access and `settled`). */
+function checkGateInputs(c: InputChecker, inputs: Record<string, unknown>): void {
     c.string("namespace", { pattern: DNS_NAME, hint: "use the namespace the node group runs in" });
     c.oneOf("chain", CHAIN_KINDS);
     c.oneOf("mode", GATE_MODES);
@@ -136,7 +116,6 @@ export function checkHeightGate(
     c.integer("deadlineSeconds", { min: 1 });
     c.integer("pollIntervalMs", { min: 50, max: 60_000 });
     c.integer("targetHeight", { optional: true, min: 1 });
-    checkSettled(c, inputs);
     if (typeof inputs.requireAdvancing !== "boolean" && !isUnknown(inputs.requireAdvancing)) {
         c.fail(
             "requireAdvancing",
@@ -196,89 +175,33 @@ export function checkHeightGate(
             });
         }
     }
-    inputs.providerVersion = HEIGHT_GATE_VERSION;
-    return { inputs: inputs as unknown as HeightGateInputs, failures: c.failures };
 }
 
-/** null and undefined mean "not set", so defaults apply to them. */
-function dropNullish(obj: Record<string, unknown>): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined && v !== null));
-}
+export const heightGateId = (inputs: HeightGateInputs): string =>
+    `${inputs.namespace}/${inputs.mode}/${selectorString(inputs.entrantSelector)}`;
 
-export function heightGateId(inputs: HeightGateInputs): string {
-    return `${inputs.namespace}/${inputs.mode}/${selectorString(inputs.entrantSelector)}`;
-}
-
-async function runAndReturn(inputs: HeightGateInputs): Promise<HeightGateOutputs> {
-    const result = isSettled(inputs)
-        ? {
-              passedAt: new Date().toISOString(),
-              heights: {},
-              referenceHeight: -1,
-              waitedSeconds: 0,
-              reason: "settled: the revision is already active, nothing to wait for",
-          }
-        : await runHeightGate(inputs);
-    return plainOutputs({ ...inputs, ...result });
-}
-
-export const heightGateProvider: pulumi.dynamic.ResourceProvider<
-    HeightGateInputs,
-    HeightGateOutputs
-> = {
-    async check(_olds, news) {
-        return checkHeightGate(news as unknown as Record<string, unknown>);
+const heightGate = defineProvider<HeightGateInputs, HeightGateResult, HeightGateArgs>(
+    {
+        type: "HeightGate",
+        version: HEIGHT_GATE_VERSION,
+        defaults: HEIGHT_GATE_DEFAULTS,
+        triggers: TRIGGERS,
+        outputs: ["passedAt", "heights", "referenceHeight", "waitedSeconds", "reason"],
     },
-    async diff(_id, olds, news) {
-        return diffRecord(
-            olds as unknown as Record<string, unknown>,
-            news as unknown as Record<string, unknown>,
-            TRIGGERS,
-        );
+    {
+        check: checkGateInputs,
+        run: runHeightGate,
+        id: heightGateId,
+        settled: (): HeightGateResult => ({
+            passedAt: new Date().toISOString(),
+            heights: {},
+            referenceHeight: -1,
+            waitedSeconds: 0,
+            reason: "settled: the revision is already active, nothing to wait for",
+        }),
+        // delete: nothing to undo, the gate only observed.
     },
-    async create(inputs) {
-        return { id: heightGateId(inputs), outs: await runAndReturn(inputs) };
-    },
-    async update(_id, _olds, news) {
-        return { outs: await runAndReturn(news) };
-    },
-    async delete() {
-        // Nothing to undo: the gate only observed.
-    },
-};
-
-type Defaulted = keyof typeof HEIGHT_GATE_DEFAULTS;
-type Inputify<T> = { [K in keyof T]: pulumi.Input<T[K]> };
-
-/** Constructor arguments: every input may be an Output; defaulted ones may be left out. */
-export type HeightGateArgs = Inputify<
-    Omit<HeightGateInputs, Defaulted | "providerVersion" | "rpcPort"> &
-        Partial<Pick<HeightGateInputs, Defaulted | "rpcPort">>
->;
-
-export class HeightGate extends pulumi.dynamic.Resource {
-    declare readonly passedAt: pulumi.Output<string>;
-    declare readonly heights: pulumi.Output<Record<string, number>>;
-    declare readonly referenceHeight: pulumi.Output<number>;
-    declare readonly waitedSeconds: pulumi.Output<number>;
-    declare readonly reason: pulumi.Output<string>;
-
-    constructor(name: string, args: HeightGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            heightGateProvider,
-            name,
-            {
-                ...args,
-                providerVersion: HEIGHT_GATE_VERSION,
-                passedAt: undefined,
-                heights: undefined,
-                referenceHeight: undefined,
-                waitedSeconds: undefined,
-                reason: undefined,
-            },
-            opts,
-            "upgrade",
-            "HeightGate",
-        );
-    }
-}
+);
+export const HeightGate = heightGate.Resource;
+export type HeightGate = InstanceType<typeof HeightGate>;
+export const { check: checkHeightGate, provider: heightGateProvider } = heightGate;

@@ -1,6 +1,6 @@
 /**
  * The waiting half of the HeightGate: watch the pods, poll node RPC for heights (which have no
- * watch), ask lib/gates for a verdict, print progress, and stop at the deadline.
+ * watch), ask gates.ts for a verdict, print progress, and stop at the deadline.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { ChainAdapter } from "../chains/types";
@@ -18,38 +18,28 @@ import {
     referenceHeight,
     referenceRate,
     formatRate,
-} from "../lib/gates";
-import { KubeClients, kubeClients } from "../lib/kube";
-import { selectorString } from "../lib/switchPlan";
-import { Waker, WatchedList } from "../lib/watch";
+} from "./gates";
+import { KubeClients, kubeClients } from "../kube/kube";
+import { selectorString } from "./switchPlan";
+import { Waker, WatchedList } from "../kube/watch";
+import { watchPods } from "../kube/watches";
 import { loadChains } from "./chainsLoader";
 import { Deadline, Progress, errorMessage } from "./common";
 import type { HeightGateInputs } from "./heightGate";
 import { directUrl, fetchJson, podProxyUrl } from "./rpc";
 
+/** What a passed gate found: the gate's outputs besides its inputs. */
 export interface HeightGateResult {
+    /** When the gate passed (RFC 3339). */
     passedAt: string;
+    /** Entrant pod -> height when the gate passed (empty in `running` mode). */
     heights: Record<string, number>;
+    /** The reference height at pass time, or -1 when there was none. */
     referenceHeight: number;
+    /** Seconds the gate waited. */
     waitedSeconds: number;
+    /** The passing verdict, e.g. "all 3 entrants caught up (...)". */
     reason: string;
-}
-
-function podWatch(
-    clients: KubeClients,
-    namespace: string,
-    selector: Record<string, string>,
-    waker: Waker,
-) {
-    const labelSelector = selectorString(selector);
-    return new WatchedList<V1Pod>({
-        what: `pods ${labelSelector} in ${namespace}`,
-        watch: clients.watch,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        labelSelector,
-        list: () => clients.core.listNamespacedPod({ namespace, labelSelector }),
-        onChange: () => waker.notify(),
-    });
 }
 
 const livePodNames = (list: WatchedList<V1Pod>) =>
@@ -150,10 +140,20 @@ export async function runHeightGate(inputs: HeightGateInputs): Promise<HeightGat
     const progress = new Progress(`[HeightGate ${inputs.mode} ${where}]`);
     const clients = kubeClients(inputs);
     const waker = new Waker();
-    const entrants = podWatch(clients, inputs.namespace, inputs.entrantSelector, waker);
+    const entrants = watchPods(
+        clients,
+        inputs.namespace,
+        selectorString(inputs.entrantSelector),
+        waker,
+    );
     const wantsIncumbents = inputs.mode === "caughtUp" && inputs.incumbentSelector !== undefined;
     const incumbents = wantsIncumbents
-        ? podWatch(clients, inputs.namespace, inputs.incumbentSelector ?? {}, waker)
+        ? watchPods(
+              clients,
+              inputs.namespace,
+              selectorString(inputs.incumbentSelector ?? {}),
+              waker,
+          )
         : undefined;
     const watches = [entrants, ...(incumbents ? [incumbents] : [])];
 

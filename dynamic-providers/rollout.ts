@@ -7,31 +7,36 @@
  * it stalls on a pod that is not Ready (kubernetes#67250, Sei #211). A node's readiness means "in
  * sync", which takes hours after a restart, and a node halted at an upgrade height is never Ready
  * again on the old binary. Here outdated pods that are not Ready go first and all at once; Ready
- * ones go within the budget, each replacement waited for until `waitFor` (lib/rollout.ts).
+ * ones go within the budget, each replacement waited for until `waitFor` (rolloutPlan.ts).
  *
  * Idempotent: a pod already on the newest revision is never touched, so a run after an
  * interruption or a failure continues where the last one stopped, and a run with nothing outdated
  * deletes nothing. Delete is a no-op: there is nothing to undo.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { WAIT_FOR, WaitFor } from "../lib/rollout";
-import { DNS_NAME, InputChecker, KubeAccessInputs, diffInputs, plainOutputs } from "./common";
+import { DEFAULTS } from "../lib/defaults";
+import { WAIT_FOR, WaitFor } from "./rolloutPlan";
+import { DNS_NAME, InputChecker } from "./common";
+import { ProviderInputs, ResourceArgs, defineProvider } from "./kit";
 import { runRollout } from "./rolloutRun";
 
 /** Bump when the rollout's behaviour changes, so stacks re-run their rollouts with the new code. */
 export const ROLLOUT_VERSION = "1";
 
 export const ROLLOUT_DEFAULTS = {
-    maxUnavailable: 1,
+    maxUnavailable: DEFAULTS.maxUnavailable as number,
     /** Readiness means "in sync" and can take hours; running is what a restart must show. */
     waitFor: "running" as WaitFor,
-    deadlineSeconds: 3600,
+    deadlineSeconds: DEFAULTS.gateSeconds as number,
 };
+
+/** Constructor arguments: every input may be an Output; defaulted ones may be left out. */
+export type RolloutArgs = ResourceArgs<RolloutInputs, keyof typeof ROLLOUT_DEFAULTS>;
+export type RolloutOutputs = RolloutInputs & RolloutResult;
 
 /** Label values: what the revision label (`chainfleet.io/revision`) may hold. */
 const LABEL_VALUE = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
-export interface RolloutInputs extends KubeAccessInputs {
+export interface RolloutInputs extends ProviderInputs {
     namespace: string;
     statefulSetName: string;
     /**
@@ -46,10 +51,10 @@ export interface RolloutInputs extends KubeAccessInputs {
     waitFor: WaitFor;
     /** Give up (fail the update) after this long. The engine ignores customTimeouts. */
     deadlineSeconds: number;
-    providerVersion: string;
 }
 
-export interface RolloutOutputs extends RolloutInputs {
+/** What the rollout did: its outputs besides its inputs. */
+export interface RolloutResult {
     /** The StatefulSet's `status.updateRevision`: every pod carries it now. */
     updateRevision: string;
     /** Pods this run deleted, in order. Empty when nothing was outdated. */
@@ -74,16 +79,8 @@ const TRIGGERS: readonly (keyof RolloutInputs)[] = [
     "providerVersion",
 ];
 
-export function checkRollout(
-    news: Record<string, unknown>,
-): pulumi.dynamic.CheckResult<RolloutInputs> {
-    const inputs = {
-        ...ROLLOUT_DEFAULTS,
-        ...Object.fromEntries(Object.entries(news).filter(([, v]) => v != null)),
-    } as Record<string, unknown>;
-    const c = new InputChecker(inputs, "Rollout");
-    c.string("kubeconfig", { optional: true });
-    c.string("context", { optional: true });
+/** The rollout's own input checks (kit.ts checks kube access). */
+function checkRolloutInputs(c: InputChecker): void {
     c.string("namespace", { pattern: DNS_NAME, hint: "use the namespace the StatefulSet runs in" });
     c.string("statefulSetName", {
         pattern: DNS_NAME,
@@ -96,73 +93,33 @@ export function checkRollout(
     c.integer("maxUnavailable", { min: 1 });
     c.oneOf("waitFor", WAIT_FOR);
     c.integer("deadlineSeconds", { min: 1 });
-    inputs.providerVersion = ROLLOUT_VERSION;
-    return { inputs: inputs as unknown as RolloutInputs, failures: c.failures };
 }
 
 export const rolloutId = (inputs: RolloutInputs): string =>
     `${inputs.namespace}/${inputs.statefulSetName}@${inputs.revision}`;
 
-async function runAndReturn(inputs: RolloutInputs): Promise<RolloutOutputs> {
-    const result = await runRollout(inputs);
-    return plainOutputs({ ...inputs, ...result });
-}
-
-export const rolloutProvider: pulumi.dynamic.ResourceProvider<RolloutInputs, RolloutOutputs> = {
-    async check(_olds, news) {
-        return checkRollout(news as unknown as Record<string, unknown>);
+const rollout = defineProvider<RolloutInputs, RolloutResult, RolloutArgs>(
+    {
+        type: "Rollout",
+        version: ROLLOUT_VERSION,
+        defaults: ROLLOUT_DEFAULTS,
+        triggers: TRIGGERS,
+        outputs: [
+            "updateRevision",
+            "replaced",
+            "changed",
+            "finishedAt",
+            "waitedSeconds",
+            "mostUnavailable",
+        ],
     },
-    async diff(_id, olds, news) {
-        return diffInputs(
-            olds as unknown as Record<string, unknown>,
-            news as unknown as Record<string, unknown>,
-            TRIGGERS,
-        );
+    {
+        check: checkRolloutInputs,
+        run: runRollout,
+        id: rolloutId,
+        // delete: nothing to undo, replaced pods run the template Pulumi declared.
     },
-    async create(inputs) {
-        return { id: rolloutId(inputs), outs: await runAndReturn(inputs) };
-    },
-    async update(_id, _olds, news) {
-        return { outs: await runAndReturn(news) };
-    },
-    async delete() {
-        // Nothing to undo: replaced pods run the template Pulumi declared.
-    },
-};
-
-type Defaulted = keyof typeof ROLLOUT_DEFAULTS;
-type Inputify<T> = { [K in keyof T]: pulumi.Input<T[K]> };
-
-/** Constructor arguments: every input may be an Output; defaulted ones may be left out. */
-export type RolloutArgs = Inputify<
-    Omit<RolloutInputs, Defaulted | "providerVersion"> & Partial<Pick<RolloutInputs, Defaulted>>
->;
-
-export class Rollout extends pulumi.dynamic.Resource {
-    declare readonly updateRevision: pulumi.Output<string>;
-    declare readonly replaced: pulumi.Output<string[]>;
-    declare readonly changed: pulumi.Output<boolean>;
-    declare readonly finishedAt: pulumi.Output<string>;
-    declare readonly waitedSeconds: pulumi.Output<number>;
-    declare readonly mostUnavailable: pulumi.Output<number>;
-
-    constructor(name: string, args: RolloutArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            rolloutProvider,
-            name,
-            {
-                ...args,
-                providerVersion: ROLLOUT_VERSION,
-                updateRevision: undefined,
-                replaced: undefined,
-                changed: undefined,
-                finishedAt: undefined,
-                waitedSeconds: undefined,
-                mostUnavailable: undefined,
-            },
-            opts,
-            "upgrade",
-            "Rollout",
-        );
-    }
-}
+);
+export const Rollout = rollout.Resource;
+export type Rollout = InstanceType<typeof Rollout>;
+export const { check: checkRollout, provider: rolloutProvider } = rollout;

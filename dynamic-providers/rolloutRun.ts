@@ -1,11 +1,11 @@
 /**
  * The working half of the Rollout: watch the StatefulSet until its controller has seen the new
- * template, watch its pods, delete what lib/rollout says to delete (with a UID precondition, so a
+ * template, watch its pods, delete what rolloutPlan.ts says to delete (with a UID precondition, so a
  * stale view can never delete a replacement), print progress, and stop at the deadline.
  */
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { LABEL } from "../lib/labels";
-import { KubeClients, isConflict, isNotFound, kubeClients, withRetry } from "../lib/kube";
+import { KubeClients, isConflict, isNotFound, kubeClients, withRetry } from "../kube/kube";
 import {
     RolloutPod,
     RolloutStep,
@@ -13,43 +13,14 @@ import {
     labelSelectorString,
     nextStep,
     rolloutPod,
-} from "../lib/rollout";
-import { Waker, WatchedList } from "../lib/watch";
+} from "./rolloutPlan";
+import { Waker, WatchedList } from "../kube/watch";
+import { watchByName, watchPods } from "../kube/watches";
 import { Deadline, Progress, errorMessage } from "./common";
-import type { RolloutInputs, RolloutOutputs } from "./rollout";
-
-type Result = Pick<
-    RolloutOutputs,
-    "updateRevision" | "replaced" | "changed" | "finishedAt" | "waitedSeconds" | "mostUnavailable"
->;
+import type { RolloutInputs, RolloutResult as Result } from "./rollout";
 
 /** Longest sleep between looks when no watch event comes: progress lines stay alive. */
 const IDLE_MS = 30_000;
-
-function setWatch(clients: KubeClients, inputs: RolloutInputs, waker: Waker) {
-    const { namespace, statefulSetName } = inputs;
-    const fieldSelector = `metadata.name=${statefulSetName}`;
-    return new WatchedList<V1StatefulSet>({
-        what: `StatefulSet ${namespace}/${statefulSetName}`,
-        watch: clients.watch,
-        path: `/apis/apps/v1/namespaces/${namespace}/statefulsets`,
-        fieldSelector,
-        list: () => clients.apps.listNamespacedStatefulSet({ namespace, fieldSelector }),
-        onChange: () => waker.notify(),
-    });
-}
-
-function podWatch(clients: KubeClients, sts: V1StatefulSet, namespace: string, waker: Waker) {
-    const labelSelector = labelSelectorString(sts.spec?.selector);
-    return new WatchedList<V1Pod>({
-        what: `pods ${labelSelector} in ${namespace}`,
-        watch: clients.watch,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        labelSelector,
-        list: () => clients.core.listNamespacedPod({ namespace, labelSelector }),
-        onChange: () => waker.notify(),
-    });
-}
 
 /**
  * Why this StatefulSet cannot be rolled by this Rollout, or undefined. Both cases need a person:
@@ -122,7 +93,13 @@ export async function runRollout(inputs: RolloutInputs): Promise<Result> {
     const progress = new Progress(`[Rollout ${where} -> ${inputs.revision}]`);
     const clients = kubeClients(inputs);
     const waker = new Waker();
-    const sets = setWatch(clients, inputs, waker);
+    const sets = watchByName(
+        clients,
+        "StatefulSet",
+        inputs.namespace,
+        inputs.statefulSetName,
+        waker,
+    );
     let pods: WatchedList<V1Pod> | undefined;
 
     /** The StatefulSet as last seen; fails when it is gone, cannot be rolled, or the watch broke. */
@@ -149,7 +126,12 @@ export async function runRollout(inputs: RolloutInputs): Promise<Result> {
     try {
         await sets.start();
         // The selector is immutable, so the pods can be watched before the controller catches up.
-        pods = podWatch(clients, current(), inputs.namespace, waker);
+        pods = watchPods(
+            clients,
+            inputs.namespace,
+            labelSelectorString(current().spec?.selector),
+            waker,
+        );
         await pods.start();
         const replaced: string[] = [];
         // Deleted by us but perhaps not yet seen terminating: never counted as serving again.

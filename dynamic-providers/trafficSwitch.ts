@@ -13,18 +13,9 @@
  * The Service is declared by Pulumi with `ignoreChanges: ["spec.selector"]`; this provider owns
  * the field from the first flip (research/pulumi.md §D).
  */
-import * as pulumi from "@pulumi/pulumi";
-import {
-    DNS_NAME,
-    InputChecker,
-    KubeAccessInputs,
-    SettledInput,
-    checkSettled,
-    diffRecord,
-    isSettled,
-    isUnknown,
-    plainOutputs,
-} from "./common";
+import { DEFAULTS } from "../lib/defaults";
+import { DNS_NAME, InputChecker, SettledInput, isUnknown } from "./common";
+import { ProviderInputs, ResourceArgs, defineProvider } from "./kit";
 import { runTrafficSwitch } from "./trafficSwitchRun";
 
 export const TRAFFIC_SWITCH_VERSION = "1";
@@ -37,11 +28,18 @@ export {
 
 export const TRAFFIC_SWITCH_DEFAULTS = {
     minReady: 1,
-    deadlineSeconds: 600,
+    deadlineSeconds: DEFAULTS.switchSeconds as number,
     rollbackOnFailure: true,
 };
 
-export interface TrafficSwitchInputs extends KubeAccessInputs, SettledInput {
+/** Constructor arguments: every input may be an Output; defaulted ones may be left out. */
+export type TrafficSwitchArgs = ResourceArgs<
+    TrafficSwitchInputs,
+    keyof typeof TRAFFIC_SWITCH_DEFAULTS
+>;
+export type TrafficSwitchOutputs = TrafficSwitchInputs & TrafficSwitchResult;
+
+export interface TrafficSwitchInputs extends ProviderInputs, SettledInput {
     namespace: string;
     serviceName: string;
     /** The selector to set, e.g. {app.kubernetes.io/instance: x, chainfleet.io/revision: <entrant>}. */
@@ -51,10 +49,10 @@ export interface TrafficSwitchInputs extends KubeAccessInputs, SettledInput {
     deadlineSeconds: number;
     /** Put the previous selector back if the flipped Service shows no ready entrants in time. */
     rollbackOnFailure: boolean;
-    providerVersion: string;
 }
 
-export interface TrafficSwitchOutputs extends TrafficSwitchInputs {
+/** What the switch did: its outputs besides its inputs. */
+export interface TrafficSwitchResult {
     previousSelector: Record<string, string>;
     currentSelector: Record<string, string>;
     /** When the selector was flipped (RFC 3339); for a no-op, when an earlier run flipped it. */
@@ -73,105 +71,50 @@ const TRIGGERS: readonly (keyof TrafficSwitchInputs)[] = [
     "providerVersion",
 ];
 
-export function checkTrafficSwitch(
-    news: Record<string, unknown>,
-): pulumi.dynamic.CheckResult<TrafficSwitchInputs> {
-    const inputs = {
-        ...TRAFFIC_SWITCH_DEFAULTS,
-        ...Object.fromEntries(Object.entries(news).filter(([, v]) => v != null)),
-    } as Record<string, unknown>;
-    const c = new InputChecker(inputs, "TrafficSwitch");
-    c.string("kubeconfig", { optional: true });
-    c.string("context", { optional: true });
+/** The switch's own input checks (kit.ts checks kube access and `settled`). */
+function checkSwitchInputs(c: InputChecker, inputs: Record<string, unknown>): void {
     c.string("namespace", { pattern: DNS_NAME, hint: "use the stable Service's namespace" });
     c.string("serviceName", { pattern: DNS_NAME, hint: "name the stable Service to switch" });
     c.labels("selector");
     c.integer("minReady", { min: 1 });
     c.integer("deadlineSeconds", { min: 1 });
-    checkSettled(c, inputs);
     if (typeof inputs.rollbackOnFailure !== "boolean" && !isUnknown(inputs.rollbackOnFailure)) {
         c.fail(
             "rollbackOnFailure",
             `must be true or false, got ${JSON.stringify(inputs.rollbackOnFailure)}`,
         );
     }
-    inputs.providerVersion = TRAFFIC_SWITCH_VERSION;
-    return { inputs: inputs as unknown as TrafficSwitchInputs, failures: c.failures };
 }
 
-async function switchAndReturn(inputs: TrafficSwitchInputs): Promise<TrafficSwitchOutputs> {
-    // Settled: the plan declares it only while the selector already is this one (lib/plan.ts).
-    const result = isSettled(inputs)
-        ? {
-              previousSelector: inputs.selector,
-              currentSelector: inputs.selector,
-              switchedAt: new Date().toISOString(),
-              changed: false,
-              minReadyDuringSwitch: -1,
-          }
-        : await runTrafficSwitch(inputs);
-    return plainOutputs({ ...inputs, ...result });
-}
-
-export const trafficSwitchProvider: pulumi.dynamic.ResourceProvider<
-    TrafficSwitchInputs,
-    TrafficSwitchOutputs
-> = {
-    async check(_olds, news) {
-        return checkTrafficSwitch(news as unknown as Record<string, unknown>);
+const trafficSwitch = defineProvider<TrafficSwitchInputs, TrafficSwitchResult, TrafficSwitchArgs>(
+    {
+        type: "TrafficSwitch",
+        version: TRAFFIC_SWITCH_VERSION,
+        defaults: TRAFFIC_SWITCH_DEFAULTS,
+        triggers: TRIGGERS,
+        outputs: [
+            "previousSelector",
+            "currentSelector",
+            "switchedAt",
+            "changed",
+            "minReadyDuringSwitch",
+        ],
     },
-    async diff(_id, olds, news) {
-        return diffRecord(
-            olds as unknown as Record<string, unknown>,
-            news as unknown as Record<string, unknown>,
-            TRIGGERS,
-        );
+    {
+        check: checkSwitchInputs,
+        run: runTrafficSwitch,
+        id: (inputs: TrafficSwitchInputs) => `${inputs.namespace}/${inputs.serviceName}`,
+        // Settled: the plan declares it only while the selector already is this one (lib/plan.ts).
+        settled: (inputs: TrafficSwitchInputs): TrafficSwitchResult => ({
+            previousSelector: inputs.selector,
+            currentSelector: inputs.selector,
+            switchedAt: new Date().toISOString(),
+            changed: false,
+            minReadyDuringSwitch: -1,
+        }),
+        // delete: never flip back on delete; see the module comment.
     },
-    async create(inputs) {
-        return {
-            id: `${inputs.namespace}/${inputs.serviceName}`,
-            outs: await switchAndReturn(inputs),
-        };
-    },
-    async update(_id, _olds, news) {
-        return { outs: await switchAndReturn(news) };
-    },
-    async delete() {
-        // Never flip back on delete; see the module comment.
-    },
-};
-
-type Defaulted = keyof typeof TRAFFIC_SWITCH_DEFAULTS;
-type Inputify<T> = { [K in keyof T]: pulumi.Input<T[K]> };
-
-export type TrafficSwitchArgs = Inputify<
-    Omit<TrafficSwitchInputs, Defaulted | "providerVersion"> &
-        Partial<Pick<TrafficSwitchInputs, Defaulted>>
->;
-
-export class TrafficSwitch extends pulumi.dynamic.Resource {
-    declare readonly previousSelector: pulumi.Output<Record<string, string>>;
-    declare readonly currentSelector: pulumi.Output<Record<string, string>>;
-    declare readonly switchedAt: pulumi.Output<string>;
-    declare readonly changed: pulumi.Output<boolean>;
-    declare readonly minReadyDuringSwitch: pulumi.Output<number>;
-
-    constructor(name: string, args: TrafficSwitchArgs, opts?: pulumi.CustomResourceOptions) {
-        super(
-            trafficSwitchProvider,
-            name,
-            {
-                ...args,
-                providerVersion: TRAFFIC_SWITCH_VERSION,
-                previousSelector: undefined,
-                currentSelector: undefined,
-                switchedAt: undefined,
-                changed: undefined,
-                minReadyDuringSwitch: undefined,
-            },
-            opts,
-            "upgrade",
-            "TrafficSwitch",
-        );
-    }
-}
+);
+export const TrafficSwitch = trafficSwitch.Resource;
+export type TrafficSwitch = InstanceType<typeof TrafficSwitch>;
+export const { check: checkTrafficSwitch, provider: trafficSwitchProvider } = trafficSwitch;

@@ -2,15 +2,8 @@
  * The working half of the TrafficSwitch: wait for ready entrants (pod watch), flip the selector
  * with a conditional merge patch, verify through the EndpointSlices (watch), roll back on failure.
  */
-import type { V1EndpointSlice, V1Pod, V1Service } from "@kubernetes/client-node";
-import {
-    KubeClients,
-    kubeClients,
-    isConflict,
-    isNotFound,
-    mergePatchOptions,
-    withRetry,
-} from "../lib/kube";
+import type { V1Service } from "@kubernetes/client-node";
+import { KubeClients, kubeClients, isConflict, mergePatchOptions, withRetry } from "../kube/kube";
 import {
     Selector,
     countEndpoints,
@@ -18,21 +11,17 @@ import {
     selectorPatch,
     selectorString,
     selectorsEqual,
-} from "../lib/switchPlan";
-import { podView } from "../lib/gates";
-import { Waker, WatchedList } from "../lib/watch";
-import { Deadline, Progress } from "./common";
+} from "./switchPlan";
+import { podView } from "./gates";
+import { Waker } from "../kube/watch";
+import { watchEndpointSlices, watchPods } from "../kube/watches";
+import { Deadline, Progress, readRequired } from "./common";
 import {
     PREVIOUS_SELECTOR_ANNOTATION,
     SWITCHED_AT_ANNOTATION,
     SWITCH_FIELD_MANAGER,
 } from "./constants";
-import type { TrafficSwitchInputs, TrafficSwitchOutputs } from "./trafficSwitch";
-
-type Result = Pick<
-    TrafficSwitchOutputs,
-    "previousSelector" | "currentSelector" | "switchedAt" | "changed" | "minReadyDuringSwitch"
->;
+import type { TrafficSwitchInputs, TrafficSwitchResult as Result } from "./trafficSwitch";
 
 /**
  * Time the verification always gets (capped at the whole deadline), even when waiting for
@@ -40,23 +29,17 @@ type Result = Pick<
  */
 const MIN_VERIFY_MS = 30_000;
 
-async function readService(clients: KubeClients, inputs: TrafficSwitchInputs): Promise<V1Service> {
-    try {
-        return await withRetry(`read Service ${inputs.namespace}/${inputs.serviceName}`, () =>
+function readService(clients: KubeClients, inputs: TrafficSwitchInputs): Promise<V1Service> {
+    return readRequired(
+        `Service ${inputs.namespace}/${inputs.serviceName}`,
+        () =>
             clients.core.readNamespacedService({
                 name: inputs.serviceName,
                 namespace: inputs.namespace,
             }),
-        );
-    } catch (err) {
-        if (isNotFound(err)) {
-            throw new Error(
-                `TrafficSwitch: Service ${inputs.namespace}/${inputs.serviceName} does not exist. ` +
-                    `Declare the stable Service before the switch (dependsOn), or fix serviceName.`,
-            );
-        }
-        throw err;
-    }
+        `TrafficSwitch: Service ${inputs.namespace}/${inputs.serviceName} does not exist. ` +
+            `Declare the stable Service before the switch (dependsOn), or fix serviceName.`,
+    );
 }
 
 /**
@@ -104,29 +87,10 @@ async function patchSelector(
 
 function watchers(clients: KubeClients, inputs: TrafficSwitchInputs, waker: Waker) {
     const { namespace } = inputs;
-    const labelSelector = selectorString(inputs.selector);
-    const pods = new WatchedList<V1Pod>({
-        what: `pods ${labelSelector} in ${namespace}`,
-        watch: clients.watch,
-        path: `/api/v1/namespaces/${namespace}/pods`,
-        labelSelector,
-        list: () => clients.core.listNamespacedPod({ namespace, labelSelector }),
-        onChange: () => waker.notify(),
-    });
-    const sliceSelector = `kubernetes.io/service-name=${inputs.serviceName}`;
-    const slices = new WatchedList<V1EndpointSlice>({
-        what: `EndpointSlices of Service ${namespace}/${inputs.serviceName}`,
-        watch: clients.watch,
-        path: `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`,
-        labelSelector: sliceSelector,
-        list: () =>
-            clients.discovery.listNamespacedEndpointSlice({
-                namespace,
-                labelSelector: sliceSelector,
-            }),
-        onChange: () => waker.notify(),
-    });
-    return { pods, slices };
+    return {
+        pods: watchPods(clients, namespace, selectorString(inputs.selector), waker),
+        slices: watchEndpointSlices(clients, namespace, inputs.serviceName, waker),
+    };
 }
 
 export async function runTrafficSwitch(inputs: TrafficSwitchInputs): Promise<Result> {
@@ -189,7 +153,7 @@ export async function runTrafficSwitch(inputs: TrafficSwitchInputs): Promise<Res
         }
 
         // 2. Flip. The annotations record when and from what, for the no-op path and for people
-        // (and for the program: lib/incumbent.ts reads `switched-at` to keep upgrade records).
+        // (and for the program: kube/incumbent.ts reads `switched-at` to keep upgrade records).
         const annotationsBefore = {
             [SWITCHED_AT_ANNOTATION]:
                 service.metadata?.annotations?.[SWITCHED_AT_ANNOTATION] ?? null,

@@ -12,6 +12,7 @@ import { closest } from "fastest-levenshtein";
 import * as semver from "semver";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { CHAIN_KINDS } from "../chains/kinds";
 import type { ChainKind, ChainPort } from "../chains/types";
 
 // ---------------------------------------------------------------------------------------------
@@ -100,7 +101,7 @@ export function isMutableReference(ref: string): boolean {
 // ---------------------------------------------------------------------------------------------
 
 export const CATALOG_API_VERSION = "chainfleet.io/v1";
-export const ADAPTER_KINDS = ["sei", "cometbft", "avalanche"] as const;
+export const ADAPTER_KINDS = CHAIN_KINDS;
 export type AdapterKind = (typeof ADAPTER_KINDS)[number];
 export const PORT_ROLES = ["p2p", "rpc", "api", "grpc", "metrics", "evm"] as const;
 

@@ -20,6 +20,12 @@ export const ANNOTATION = {
     skipAwait: "pulumi.com/skipAwait",
 } as const;
 
+/**
+ * Stable Service annotation the traffic switch writes when it flips the selector; the program
+ * reads it (kube/incumbent.ts) to tell a group that was ever switched, whose records it keeps.
+ */
+export const SWITCHED_AT_ANNOTATION = "chainfleet.io/switched-at";
+
 export interface GroupIdentity {
     network: string;
     chain: string;

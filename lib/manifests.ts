@@ -5,13 +5,17 @@
  */
 import { UPGRADE_INFO_PATH, upgradeInfoJson } from "../chains/cosmos";
 import type { ChainAdapter } from "../chains/types";
-import { DEFAULT_SNAPSHOT_IMAGE, type GroupConfig } from "../config/schema";
-import { buildSnapshotRestore } from "./snapshot";
+import type { GroupSpec } from "./groupSpec";
+import {
+    NODE_UID,
+    nodePodSecurityContext,
+    restrictedContainerSecurityContext,
+} from "./podSecurity";
+import { DEFAULT_SNAPSHOT_IMAGE, buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
 import { DATA_VOLUME, GroupNames, groupNames } from "./names";
 
-/** Non-root identity of the node process; fsGroup makes the data volume writable for it. */
-export const NODE_UID = 10001;
+export { NODE_UID };
 /** Where the group's ConfigMap is mounted read-only. */
 export const CONFIG_DIR = "/etc/chainfleet";
 /** Requests used when a group sets none: the scheduler needs some to place nodes sensibly. */
@@ -30,7 +34,7 @@ export interface NodeGroupInput extends GroupIdentity {
      * updated in place under the group's own name.
      */
     pinRevision: boolean;
-    config: GroupConfig;
+    config: GroupSpec;
     adapter: ChainAdapter;
     /** Overrides the image (a HardFork bootstrap runs the incumbent image). */
     image?: string;
@@ -76,7 +80,7 @@ export function setNames(input: NodeGroupInput): GroupNames {
 }
 
 /** The claim spec shared by the explicit PVCs and the StatefulSet's template (they must agree). */
-function claimSpec(config: GroupConfig): Obj {
+function claimSpec(config: GroupSpec): Obj {
     return {
         accessModes: ["ReadWriteOnce"],
         ...(config.storage.storageClass ? { storageClassName: config.storage.storageClass } : {}),
@@ -114,15 +118,7 @@ export function buildPodTemplate(
             },
         },
         spec: {
-            securityContext: {
-                runAsNonRoot: true,
-                runAsUser: NODE_UID,
-                runAsGroup: NODE_UID,
-                fsGroup: NODE_UID,
-                // Re-chowning a multi-terabyte chain volume on every start takes hours.
-                fsGroupChangePolicy: "OnRootMismatch",
-                seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: nodePodSecurityContext(),
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
             containers: [
                 {
@@ -144,10 +140,7 @@ export function buildPodTemplate(
                         requests: { ...DEFAULT_REQUESTS, ...(config.resources?.requests ?? {}) },
                         ...(config.resources?.limits ? { limits: config.resources.limits } : {}),
                     },
-                    securityContext: {
-                        allowPrivilegeEscalation: false,
-                        capabilities: { drop: ["ALL"] },
-                    },
+                    securityContext: restrictedContainerSecurityContext(),
                     volumeMounts: [
                         { name: DATA_VOLUME, mountPath: adapter.homeDir },
                         { name: "config", mountPath: CONFIG_DIR, readOnly: true },
@@ -199,7 +192,7 @@ function upgradeInfoContainer(input: NodeGroupInput, image: string): Obj {
             { name: "FILE", value: file },
             { name: "UPGRADE_INFO", value: upgradeInfoJson(info.name, info.height) },
         ],
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        securityContext: restrictedContainerSecurityContext(),
         volumeMounts: [{ name: DATA_VOLUME, mountPath: input.adapter.homeDir }],
     };
 }
@@ -257,13 +250,18 @@ export function buildBootstrapJob(
     };
 }
 
-export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
-    const names = setNames(input);
-    const selector = setSelector(
+/** The selector of the set's pods (what the stable Service points at when the set is active). */
+export function nodeSetSelector(input: NodeGroupInput): Record<string, string> {
+    return setSelector(
         input,
-        names.statefulSet,
+        setNames(input).statefulSet,
         input.pinRevision ? input.revision : undefined,
     );
+}
+
+export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
+    const names = setNames(input);
+    const selector = nodeSetSelector(input);
     const labels = setLabels(input);
     // Pulumi's awaiters would block on readiness that means "in sync", which takes hours for a
     // fresh node; the upgrade flow's own gates do the waiting, with their own deadlines.

@@ -3,7 +3,7 @@
  * the incumbent read from the cluster. NodeDeployment declares what the plan says; nothing here
  * touches Pulumi or a cluster, so every transition is table-tested.
  */
-import type { UpdateConfig } from "../config/schema";
+import type { UpdateSpec } from "./groupSpec";
 import { groupNames } from "./names";
 
 /** The set that serves a group now, as read from the live cluster. */
@@ -60,7 +60,7 @@ export interface UpgradePlan {
 export function planUpgrade(
     group: string,
     desiredRevision: string,
-    update: Pick<UpdateConfig, "strategy">,
+    update: Pick<UpdateSpec, "strategy">,
     incumbent: Incumbent | undefined,
 ): UpgradePlan {
     const pinRevision = update.strategy !== "Rolling";

@@ -24,9 +24,9 @@
  * the plan warns about that, since it is data a person would otherwise lose without seeing it in
  * `pulumi preview`.
  */
-import type { StackConfig } from "../config/schema";
 import {
     CohortSelection,
+    PreprodConfig,
     NodeIdentity,
     nodeId,
     preprodImageFor,
@@ -72,7 +72,13 @@ function ids(group: string, from: number, to: number): string[] {
     );
 }
 
-export function planPreprod(config: StackConfig, now: Date): PreprodPlan | undefined {
+/** What the cohort draw reads of the stack config. */
+export interface PreprodStackInput {
+    preprod?: PreprodConfig;
+    groups: Record<string, { replicas: number }>;
+}
+
+export function planPreprod(config: PreprodStackInput, now: Date): PreprodPlan | undefined {
     const preprod = config.preprod;
     if (!preprod) {
         return undefined;

@@ -9,16 +9,21 @@
  * have no such container, and their revision must not move when it changes.
  */
 import { createHash } from "node:crypto";
-import { type Chain, DEFAULT_SNAPSHOT_IMAGE, type GroupConfig } from "../config/schema";
+import { canonicalJson } from "./json";
+import type { ChainKind } from "../chains/kinds";
+import type { GroupSpec } from "./groupSpec";
+import { DEFAULT_SNAPSHOT_IMAGE } from "./snapshot";
 import { REVISION_LENGTH } from "./names";
+
+export { canonicalJson };
 
 /**
  * The inputs that shape a group's pods. `snapshotImage` is the stack's `snapshotImage`; defaults
  * to the schema's default, as lib/manifests.ts does.
  */
 export function podShapingInputs(
-    chain: Chain,
-    group: GroupConfig,
+    chain: ChainKind,
+    group: GroupSpec,
     snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
 ): Record<string, unknown> {
     return {
@@ -37,26 +42,12 @@ export function podShapingInputs(
 }
 
 export function revisionOf(
-    chain: Chain,
-    group: GroupConfig,
+    chain: ChainKind,
+    group: GroupSpec,
     snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
 ): string {
     return createHash("sha256")
         .update(canonicalJson(podShapingInputs(chain, group, snapshotImage)))
         .digest("hex")
         .slice(0, REVISION_LENGTH);
-}
-
-/** JSON with object keys sorted at every depth, so key order in YAML never changes a hash. */
-export function canonicalJson(value: unknown): string {
-    if (Array.isArray(value)) {
-        return `[${value.map(canonicalJson).join(",")}]`;
-    }
-    if (value !== null && typeof value === "object") {
-        const entries = Object.entries(value as Record<string, unknown>)
-            .filter(([, v]) => v !== undefined)
-            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-    }
-    return JSON.stringify(value);
 }

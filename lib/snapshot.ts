@@ -1,6 +1,6 @@
 /**
  * Restoring a node's data from a snapshot archive before the node starts: the init container
- * that runs `scripts/snapshot-restore.sh` on the data volume, and the ConfigMap data that ships
+ * that runs `lib/snapshot-restore.sh` on the data volume, and the ConfigMap data that ships
  * the script. The script verifies the archive's sha256 before extracting anything (seed 004);
  * see its header for the crash and resume behaviour.
  *
@@ -18,6 +18,12 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 
+/**
+ * BusyBox has wget, sha256sum and tar: enough for .tar and .tar.gz snapshots, but not for .tar.lz4
+ * (no lz4), so an lz4 snapshot needs `snapshotImage` set (config/schema.ts crossKeyProblems).
+ */
+export const DEFAULT_SNAPSHOT_IMAGE = "docker.io/library/busybox:1.36";
+
 export const SNAPSHOT_ARCHITECTURES = ["amd64", "arm64"] as const;
 export type SnapshotArchitecture = (typeof SNAPSHOT_ARCHITECTURES)[number];
 export const SNAPSHOT_FORMATS = ["tar", "tar.gz", "tar.lz4"] as const;
@@ -27,8 +33,8 @@ export type SnapshotFormat = (typeof SNAPSHOT_FORMATS)[number];
 export const ARCH_PLACEHOLDER = "{arch}";
 /** Key of the script in the ConfigMap, and its file name in the init container. */
 export const SNAPSHOT_SCRIPT_KEY = "snapshot-restore.sh";
-/** The script, read when a builder first needs it (it lives beside this program, not in it). */
-export const SNAPSHOT_SCRIPT_PATH = path.join(__dirname, "..", "scripts", SNAPSHOT_SCRIPT_KEY);
+/** The script, read when a builder first needs it: it runs in pods, so it ships beside this builder. */
+export const SNAPSHOT_SCRIPT_PATH = path.join(__dirname, SNAPSHOT_SCRIPT_KEY);
 /** Where the init container mounts the script's ConfigMap. */
 export const SNAPSHOT_SCRIPT_DIR = "/chainfleet/snapshot";
 /** Name of the marker the script writes into the restored directory. */

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from "node:fs";
 import { adapterFor } from "../chains";
-import { kubeClients } from "../lib/kube";
+import { kubeClients } from "../kube/kube";
 import { EXIT } from "./constants";
 import { MonitorDeps, runInit } from "./init";
 import { MonitorKube } from "./kubeOps";

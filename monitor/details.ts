@@ -5,11 +5,11 @@
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
+import { SYNC_MODES, type SyncMode } from "../lib/bootstrapTest";
 import { DIGEST } from "./imageRef";
 
+export { SYNC_MODES, type SyncMode };
 export const DETAILS_FILE = "chainfleet-bootstrap-test.json";
-export const SYNC_MODES = ["state-sync", "full-sync"] as const;
-export type SyncMode = (typeof SYNC_MODES)[number];
 
 export interface TestDetails {
     /** The digest-pinned image under test (`name@sha256:…`). */

@@ -12,7 +12,7 @@
  * container, and a bootstrapping node is not Ready for days). Patching alone would wait forever.
  *
  * chainfleet's answer, in two parts:
- * 1. The StatefulSet uses `updateStrategy: OnDelete` (monitor/manifests.ts): the controller never
+ * 1. The StatefulSet uses `updateStrategy: OnDelete` (components/bootstrapTest/manifests.ts): the controller never
  *    replaces pods by itself, so nothing waits on readiness, and a deleted pod is always
  *    recreated from the *newest* template (with `OnDelete` the controller's
  *    `isCurrentRevisionNeeded` is false). The monitor is the one that replaces the pod.

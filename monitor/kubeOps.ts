@@ -1,9 +1,9 @@
 /**
  * The monitor's Kubernetes calls, and nothing else: every verb here has a matching rule in the
  * Role that manifests.ts builds (and the api test proves the Role allows exactly these).
- * Transient API errors are retried (lib/kube.ts `withRetry`); the rest fail with the object named.
+ * Transient API errors are retried (kube/kube.ts `withRetry`); the rest fail with the object named.
  */
-import { KubeClients, isConflict, isNotFound, k8s, statusCode, withRetry } from "../lib/kube";
+import { KubeClients, isConflict, isNotFound, k8s, statusCode, withRetry } from "../kube/kube";
 import { FIELD_MANAGER, TEST_LABEL } from "./constants";
 import type { Logger } from "./log";
 import { TestResult, parseResults, recordResult, resultsData } from "./results";

@@ -1,15 +1,8 @@
 /** The monitor's options after parsing, and their defaults. */
 import type { ChainKind } from "../chains/types";
-import type { SyncMode } from "./details";
+import { MONITOR_DEFAULTS, type SyncMode } from "../lib/bootstrapTest";
 
-export const DEFAULTS = {
-    nodeContainer: "node",
-    checkIntervalSeconds: 60,
-    pollTagIntervalSeconds: 300,
-    keepLast: 10,
-    /** How long a monitor that deleted its own pod waits to be killed before exiting itself. */
-    terminationWaitSeconds: 300,
-} as const;
+export const DEFAULTS = MONITOR_DEFAULTS;
 
 /** Options `init` and `wait-for-completion` share. */
 export interface CommonOptions {

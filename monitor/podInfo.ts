@@ -1,6 +1,6 @@
 /** Small readings of the monitor's own pod, with errors that name the flag to fix. */
 import { setTimeout as delay } from "node:timers/promises";
-import type { k8s } from "../lib/kube";
+import type { k8s } from "../kube/kube";
 import type { MonitorKube } from "./kubeOps";
 
 export function nodeContainerImage(pod: k8s.V1Pod, container: string): string {

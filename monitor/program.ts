@@ -10,7 +10,7 @@ import {
     Option,
     OutputConfiguration,
 } from "commander";
-import type { ChainKind } from "../chains/types";
+import { CHAIN_KINDS, type ChainKind } from "../chains/kinds";
 import { checkDataSubdir, SYNC_MODES, SyncMode } from "./details";
 import { EXIT } from "./constants";
 import { parseImageRef } from "./imageRef";
@@ -22,8 +22,6 @@ import {
     defaultResultsConfigMap,
 } from "./options";
 import { MAX_KEEP } from "./results";
-
-export const CHAIN_KINDS: readonly ChainKind[] = ["cometbft", "sei", "avalanche"];
 
 export interface Handlers {
     init(opts: InitOptions): Promise<number>;

@@ -3,6 +3,7 @@
  * trimming; the I/O that reads and writes the ConfigMap is in kubeOps.ts.
  */
 import type { ChainKind } from "../chains/types";
+import { MAX_KEEP } from "../lib/bootstrapTest";
 import { RESULTS_KEY } from "./constants";
 import type { SyncMode } from "./details";
 
@@ -25,8 +26,7 @@ export interface TestResult {
     height: number;
 }
 
-/** Most results a ConfigMap keeps; 1 MiB holds far more, but a person reads this list. */
-export const MAX_KEEP = 100;
+export { MAX_KEEP };
 
 /**
  * Reads the results list from a ConfigMap's data. A missing key is an empty list; a corrupt one

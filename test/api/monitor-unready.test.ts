@@ -12,10 +12,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
-import { BootstrapTestConfigSchema } from "../../monitor/config";
+import { BootstrapTestConfigSchema } from "../../config/bootstrapTest";
 import { EXIT, MESSAGE } from "../../monitor/constants";
 import { DETAILS_FILE } from "../../monitor/details";
-import { buildBootstrapTestManifests } from "../../monitor/manifests";
+import { buildBootstrapTestManifests } from "../../components/bootstrapTest/manifests";
 import {
     HARNESS_SCHEDULER,
     clients,

@@ -4,7 +4,7 @@
  */
 import * as assert from "node:assert/strict";
 import { BootstrapInputs, BootstrapOutputs, bootstrapProvider } from "../../dynamic-providers";
-import { isNotFound } from "../../lib/kube";
+import { isNotFound } from "../../kube/kube";
 import {
     clients,
     createNamespace,
@@ -143,7 +143,7 @@ describe("api: Bootstrap provider", function () {
                 name: "data-node-0",
                 body: { metadata: { annotations: { "chainfleet.io/bootstrapped-height": "99" } } },
             },
-            (await import("../../lib/kube")).mergePatchOptions(),
+            (await import("../../kube/kube")).mergePatchOptions(),
         );
         const t0 = Date.now();
         const outs = (await bootstrapProvider.create(await inputsFor(ns))).outs as BootstrapOutputs;

@@ -9,7 +9,7 @@ import {
     TrafficSwitchOutputs,
     trafficSwitchProvider,
 } from "../../dynamic-providers";
-import { countEndpoints } from "../../lib/switchPlan";
+import { countEndpoints } from "../../dynamic-providers/switchPlan";
 import {
     clients,
     createNamespace,

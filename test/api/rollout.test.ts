@@ -24,10 +24,10 @@ import {
     checkRollout,
     rolloutProvider,
 } from "../../dynamic-providers";
-import { isNotFound, mergePatchOptions } from "../../lib/kube";
+import { isNotFound, mergePatchOptions } from "../../kube/kube";
 import { LABEL } from "../../lib/labels";
-import { podReady } from "../../lib/rollout";
-import { WatchedList } from "../../lib/watch";
+import { podReady } from "../../dynamic-providers/rolloutPlan";
+import { WatchedList } from "../../kube/watch";
 import {
     HARNESS_SCHEDULER,
     clients,

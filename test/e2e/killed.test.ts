@@ -20,7 +20,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CometChain, CometNode, waitForHeight } from "../api/harness/cometbft";
 import { LABEL } from "../../lib/labels";
-import { isNotFound } from "../../lib/kube";
+import { isNotFound } from "../../kube/kube";
 import {
     deleteNamespace,
     jobs,

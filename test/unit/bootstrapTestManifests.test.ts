@@ -5,14 +5,14 @@
  */
 import * as assert from "node:assert/strict";
 import { adapterFor } from "../../chains";
-import { BootstrapTestConfigSchema } from "../../monitor/config";
+import { BootstrapTestConfigSchema } from "../../config/bootstrapTest";
 import {
     NODE_CONTAINER,
     REGISTRY_AUTH_FILE,
     buildBootstrapTestManifests,
     monitorRules,
     nodeEnv,
-} from "../../monitor/manifests";
+} from "../../components/bootstrapTest/manifests";
 import type { InitOptions, WaitOptions } from "../../monitor/options";
 import { runCli } from "../../monitor/program";
 

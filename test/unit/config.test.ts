@@ -159,14 +159,22 @@ const cases: Case[] = [
         path: "groups.rpc.update",
         value: { strategy: "HardFork" },
         at: "groups.rpc.update.haltHeight",
-        message: /HardFork needs an integer haltHeight > 0/,
+        message: /HardFork needs an integer haltHeight >= 2/,
     },
     {
-        rule: "haltHeight > 0",
+        rule: "haltHeight >= 2",
         path: "groups.rpc.update",
         value: { strategy: "HardFork", haltHeight: 0 },
         at: "groups.rpc.update.haltHeight",
-        message: /at least 1/,
+        message: /at least 2/,
+    },
+    {
+        // The bootstrap halts after H-1, and block 0 is no block: refused here, not at preview.
+        rule: "haltHeight 1 leaves the bootstrap no block to halt after",
+        path: "groups.rpc.update",
+        value: { strategy: "HardFork", haltHeight: 1 },
+        at: "groups.rpc.update.haltHeight",
+        message: /at least 2: the bootstrap halts the incumbent after block haltHeight - 1/,
     },
     {
         rule: "haltHeight only for HardFork",

@@ -140,7 +140,7 @@ describe("monitor CLI", () => {
         [
             "an unknown chain",
             ["init", ...REQUIRED, "--chain=eth"],
-            /'--chain <kind>' argument 'eth' is invalid.*cometbft, sei, avalanche/,
+            /'--chain <kind>' argument 'eth' is invalid.*sei, cometbft, avalanche/,
         ],
         [
             "an unknown sync mode",

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { avalancheChainConfig, freshDataSeed, syncModeEnv } from "../../monitor/chainSettings";
-import { BootstrapTestConfigSchema } from "../../monitor/config";
+import { BootstrapTestConfigSchema } from "../../config/bootstrapTest";
 
 const minimal = {
     name: "cometbft-master",

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { ClusterReader, readIncumbent } from "../../lib/incumbent";
+import { ClusterReader, readIncumbent } from "../../kube/incumbent";
 import { Incumbent, PlanKind, planUpgrade } from "../../lib/plan";
 
 type Strategy = "Rolling" | "BlueGreen" | "HardFork";

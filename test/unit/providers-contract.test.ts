@@ -11,6 +11,7 @@ import {
 import { desiredJob, jobName, jobSpecHash } from "../../dynamic-providers/bootstrapRun";
 import { diffInputs, plainOutputs } from "../../dynamic-providers/common";
 import { directUrl, podProxyUrl, redact } from "../../dynamic-providers/rpc";
+import { DEFAULTS } from "../../lib/defaults";
 
 type Obj = Record<string, unknown>;
 
@@ -73,7 +74,9 @@ describe("#providers check()", () => {
         const gate = await heightGateProvider.check!({} as never, validGate() as never);
         assert.deepEqual(gate.failures, []);
         assert.equal(gate.inputs?.pollIntervalMs, 500);
-        assert.equal(gate.inputs?.tolerance, 2);
+        // The stack config's default, so a gate declared without one behaves as config says.
+        assert.equal(gate.inputs?.tolerance, DEFAULTS.caughtUpTolerance);
+        assert.equal(gate.inputs?.deadlineSeconds, DEFAULTS.gateSeconds);
         assert.equal(gate.inputs?.rpcMode, "podProxy");
         assert.equal(gate.inputs?.providerVersion, HEIGHT_GATE_VERSION);
         const boot = await bootstrapProvider.check!({} as never, validBootstrap() as never);

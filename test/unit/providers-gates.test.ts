@@ -16,7 +16,7 @@ import {
     rateOf,
     recordSample,
     referenceHeight,
-} from "../../lib/gates";
+} from "../../dynamic-providers/gates";
 
 /** A node whose samples are [height, catchingUp?, peers?] one second apart. */
 function node(

@@ -12,14 +12,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import {
+    HEIGHT_GATE_DEFAULTS,
     bootstrapProvider,
     heightGateProvider,
+    rolloutProvider,
     trafficSwitchProvider,
 } from "../../dynamic-providers";
 import { loadChains } from "../../dynamic-providers/chainsLoader";
 import { Deadline, InputChecker, Progress } from "../../dynamic-providers/common";
-import { isTransient } from "../../lib/kube";
-import { Waker, WatchedList } from "../../lib/watch";
+import { isTransient } from "../../kube/kube";
+import { Waker, WatchedList } from "../../kube/watch";
 
 const repoRoot = path.resolve(__dirname, "../..");
 
@@ -91,6 +93,11 @@ describe("#providers serialization", function () {
             trafficSwitchProvider,
             { namespace: "ns", serviceName: "s", selector: { a: "b" } },
         ],
+        [
+            "Rollout",
+            rolloutProvider,
+            { namespace: "ns", statefulSetName: "s", revision: "abcdef12" },
+        ],
     ];
     for (const [name, provider, inputs] of cases) {
         it(`${name} serializes and its check() runs in a plain Node process`, async () => {
@@ -107,6 +114,28 @@ describe("#providers serialization", function () {
             assert.ok(out.inputs.providerVersion);
         });
     }
+
+    it("the provider kit travels along: defaults, version stamp, diff and the settled path", async () => {
+        // Every provider is built by dynamic-providers/kit.ts; what the kit adds must work in
+        // the provider process too, not only in the program.
+        const gate = { namespace: "ns", chain: "cometbft", mode: "running", replicas: 1 };
+        const inputs = { ...gate, entrantSelector: { a: "b" } };
+        const out = JSON.parse(
+            runSerialized(
+                await serialize(heightGateProvider),
+                `const checked = await handler.check({}, ${JSON.stringify(inputs)});
+                 const diff = await handler.diff("id", { ...checked.inputs, providerVersion: "0" },
+                     checked.inputs);
+                 const settled = await handler.create({ ...checked.inputs, settled: true });
+                 return { checked, diff, settled };`,
+            ),
+        );
+        assert.equal(out.checked.inputs.tolerance, HEIGHT_GATE_DEFAULTS.tolerance);
+        assert.equal(out.checked.inputs.providerVersion, "1");
+        assert.deepEqual(out.diff, { changes: true, changed: ["providerVersion"] });
+        assert.equal(out.settled.outs.referenceHeight, -1);
+        assert.match(out.settled.id, /^ns\/running\//);
+    });
 
     it("captured classes keep their state and captured tables still work", async () => {
         // Pulumi's serializer drops class field initializers and turns captured Sets into plain

@@ -1,5 +1,5 @@
 /**
- * scripts/snapshot-restore.sh, run for real with `sh` against a local HTTP server that supports
+ * lib/snapshot-restore.sh, run for real with `sh` against a local HTTP server that supports
  * Range requests and can cut a response short; and lib/snapshot.ts, the builder that ships the
  * script. The script runs with a PATH holding only the tools its header lists, once per toolset
  * (curl with GNU tools, GNU wget, BusyBox), so a tool it uses but does not document fails here.
@@ -34,7 +34,7 @@ import {
     snapshotScript,
 } from "../../lib/snapshot";
 
-const SCRIPT = path.join(__dirname, "..", "..", "scripts", "snapshot-restore.sh");
+const SCRIPT = path.join(__dirname, "..", "..", "lib", "snapshot-restore.sh");
 
 const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
 

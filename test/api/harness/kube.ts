@@ -8,7 +8,7 @@
  * controller and everything downstream then react to it for real.
  */
 import type { V1Pod, V1PodStatus } from "@kubernetes/client-node";
-import { KubeClients, kubeClients, isNotFound, mergePatchOptions } from "../../../lib/kube";
+import { KubeClients, kubeClients, isNotFound, mergePatchOptions } from "../../../kube/kube";
 
 /** Kube access for providers under test: the kubeconfig scripts/env.sh exports. */
 export function kubeAccess(): { kubeconfig?: string } {

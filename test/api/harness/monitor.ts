@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { k8s, loadKubeConfig, statusCode } from "../../../lib/kube";
+import { k8s, loadKubeConfig, statusCode } from "../../../kube/kube";
 import { clients, kubeAccess, waitFor } from "./kube";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */

@@ -1,5 +1,5 @@
 /**
- * What the e2e tests read from the cluster, through the project's own client (lib/kube.ts):
+ * What the e2e tests read from the cluster, through the project's own client (kube/kube.ts):
  * listings by chainfleet's labels, waits, recorders that watch an object kind for the whole of
  * a `pulumi up` (selector flips, ready endpoints, Jobs, volume UIDs), and a plain-text dump of a
  * namespace for failure reports.
@@ -12,9 +12,9 @@ import type {
     V1Pod,
     V1Service,
 } from "@kubernetes/client-node";
-import { KubeClients, isNotFound, kubeClients } from "../../../lib/kube";
+import { KubeClients, isNotFound, kubeClients } from "../../../kube/kube";
 import { LABEL } from "../../../lib/labels";
-import { WatchedList } from "../../../lib/watch";
+import { WatchedList } from "../../../kube/watch";
 
 let shared: KubeClients | undefined;
 

@@ -1,6 +1,6 @@
 /**
  * The config of one bootstrap test: an element of the stack key `chainfleet:bootstrapTests`.
- * The lead's config module plugs `BootstrapTestConfigSchema` into the stack schema; the chain
+ * config/schema.ts plugs `BootstrapTestConfigSchema` into the stack schema; the chain
  * and the namespace come from the stack, not from here. Objects are strict, like the rest of the
  * stack config: a misspelt key is an error, not a silently ignored setting.
  */
@@ -10,11 +10,9 @@ import {
     DNS1123_SUBDOMAIN,
     imageReference,
     positiveInt,
-    quantity,
-} from "../config/rules";
-import { SYNC_MODES } from "./details";
-import { DEFAULTS } from "./options";
-import { MAX_KEEP } from "./results";
+    storageSchema,
+} from "./rules";
+import { MAX_KEEP, MONITOR_DEFAULTS as DEFAULTS, SYNC_MODES } from "../lib/bootstrapTest";
 
 /**
  * A test's name names its StatefulSet; the controller puts `<statefulset>-<10 chars>` in the
@@ -42,13 +40,7 @@ export const BootstrapTestConfigSchema = z.strictObject({
         error: "image must be a tag to follow (e.g. 'ghcr.io/org/node:master'), not a digest: a digest never moves, so no next test would ever start",
     }),
     syncMode: z.enum(SYNC_MODES, { error: `syncMode must be one of ${SYNC_MODES.join(", ")}` }),
-    storage: z.strictObject({
-        size: quantity("size"),
-        storageClass: z
-            .string()
-            .regex(DNS1123_SUBDOMAIN, { error: "storageClass must be a DNS-1123 subdomain" })
-            .optional(),
-    }),
+    storage: storageSchema,
     intervals: intervalsSchema.default(intervalsSchema.parse({})),
     /** How many results the results ConfigMap keeps. Defaults to 10. */
     keepResults: positiveInt("keepResults")

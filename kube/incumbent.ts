@@ -4,10 +4,9 @@
  * this: they are overwritten even by failed updates, while the selector changes only when the
  * traffic switch has succeeded.
  */
-import { SWITCHED_AT_ANNOTATION } from "../dynamic-providers/constants";
-import { LABEL } from "./labels";
-import { groupNames } from "./names";
-import type { Incumbent } from "./plan";
+import { LABEL, SWITCHED_AT_ANNOTATION } from "../lib/labels";
+import { groupNames } from "../lib/names";
+import type { Incumbent } from "../lib/plan";
 
 /** What the program reads of a stable Service. */
 export interface LiveService {

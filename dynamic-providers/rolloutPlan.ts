@@ -1,7 +1,7 @@
 /**
  * The decisions of a Rolling update that chainfleet carries out itself instead of the StatefulSet
  * controller (dynamic-providers/rollout.ts): which pods to delete next, and when it is done. Pure
- * functions of the observed pods, table-tested in test/unit/rollout.test.ts.
+ * functions of the observed pods, table-tested in test/unit/providers-rolloutPlan.test.ts.
  *
  * Modelled on cosmos-operator's pod_control (research/style.md §4): delete-and-recreate, throttled
  * by `ComputeRollout(maxUnavailable, desired, ready)`, with pods that serve nothing deleted first
@@ -183,18 +183,6 @@ export function nextStep(s: RolloutState): RolloutStep {
             `${[...busy, ...(missing > 0 ? [`${missing} missing pod(s)`] : [])].join(", ") || "the next batch"} ` +
             `to be ${s.waitFor}`,
     };
-}
-
-/**
- * The rollout's budget from the group's disruption budget: its `maxUnavailable` when that is a
- * whole number of at least 1, else 1. A percentage or `minAvailable` would need the replica count
- * and rounding rules of their own; one at a time is the safe reading. `0` also means 1: a budget
- * of 0 (typical for a single validator, to keep node drains off it) blocks evictions, but an
- * in-place update has to take the node down once, and the rollout deletes pods, it does not evict.
- */
-export function rolloutMaxUnavailable(pdb?: { maxUnavailable?: number | string }): number {
-    const n = pdb?.maxUnavailable;
-    return typeof n === "number" && Number.isInteger(n) && n >= 1 ? n : 1;
 }
 
 interface LabelSelector {

@@ -7,7 +7,7 @@ import {
     selectorPatch,
     selectorString,
     selectorsEqual,
-} from "../../lib/switchPlan";
+} from "../../dynamic-providers/switchPlan";
 
 const slice = (
     ...eps: [pod: string, ready?: boolean, terminating?: boolean][]

@@ -1,10 +1,10 @@
 /**
- * lib/watch against a real API server: the server ends watches at timeoutSeconds (re-watch
+ * kube/watch against a real API server: the server ends watches at timeoutSeconds (re-watch
  * without a re-list) and answers a too-old resourceVersion with 410 Gone (re-list).
  */
 import * as assert from "node:assert/strict";
 import type { V1ConfigMap } from "@kubernetes/client-node";
-import { Waker, WatchedList } from "../../lib/watch";
+import { Waker, WatchedList } from "../../kube/watch";
 import { clients, createNamespace, deleteNamespace, requireCluster } from "./harness/kube";
 
 describe("api: WatchedList", function () {

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { KubeObject, Waker, WatchLike, WatchedList } from "../../lib/watch";
+import { KubeObject, Waker, WatchLike, WatchedList } from "../../kube/watch";
 
 type Callback = (phase: string, obj: unknown) => void;
 

@@ -3,18 +3,21 @@
  * `monitor init` + `monitor wait-for-completion`), its ServiceAccount, and a Role granting only
  * what monitor/kubeOps.ts calls. components/BootstrapTest.ts declares them as resources.
  *
- * It lives beside the monitor because the two form one contract: the flags the containers get
- * are the flags program.ts parses, and the Role's rules are the calls kubeOps.ts makes.
+ * It is program-side code, so it lives with its component rather than in monitor/ (which holds
+ * only what runs in the monitor's image); but it and the monitor form one contract: the flags the
+ * containers get are the flags monitor/program.ts parses, and the Role's rules are the calls
+ * monitor/kubeOps.ts makes.
  */
-import { adapterFor } from "../chains";
-import type { ChainAdapter, ChainKind, EnvVar } from "../chains/types";
-import { ANNOTATION as LIB_ANNOTATION, LABEL } from "../lib/labels";
-import { DEFAULT_REQUESTS, NODE_UID, TERMINATION_GRACE_SECONDS } from "../lib/manifests";
-import { DATA_VOLUME } from "../lib/names";
-import { syncModeEnv } from "./chainSettings";
-import type { BootstrapTestConfig } from "./config";
-import { TEST_LABEL } from "./constants";
-import { defaultResultsConfigMap } from "./options";
+import { adapterFor } from "../../chains";
+import type { ChainAdapter, ChainKind, EnvVar } from "../../chains/types";
+import { ANNOTATION as LIB_ANNOTATION, LABEL } from "../../lib/labels";
+import { DEFAULT_REQUESTS, TERMINATION_GRACE_SECONDS } from "../../lib/manifests";
+import { nodePodSecurityContext, restrictedContainerSecurityContext } from "../../lib/podSecurity";
+import { DATA_VOLUME } from "../../lib/names";
+import { syncModeEnv } from "../../monitor/chainSettings";
+import type { BootstrapTestConfig } from "../../config/bootstrapTest";
+import { TEST_LABEL } from "../../monitor/constants";
+import { defaultResultsConfigMap } from "../../monitor/options";
 
 type Obj = Record<string, unknown>;
 
@@ -230,7 +233,7 @@ export function buildBootstrapTestManifests<Image = string>(
         livenessProbe: adapter.livenessProbe,
         startupProbe: adapter.startupProbe,
         resources: { requests: { ...DEFAULT_REQUESTS } },
-        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+        securityContext: restrictedContainerSecurityContext(),
         volumeMounts: [{ name: DATA_VOLUME, mountPath: adapter.homeDir }],
     };
 
@@ -251,14 +254,7 @@ export function buildBootstrapTestManifests<Image = string>(
                 metadata: { labels },
                 spec: {
                     serviceAccountName: names.serviceAccount,
-                    securityContext: {
-                        runAsNonRoot: true,
-                        runAsUser: NODE_UID,
-                        runAsGroup: NODE_UID,
-                        fsGroup: NODE_UID,
-                        fsGroupChangePolicy: "OnRootMismatch",
-                        seccompProfile: { type: "RuntimeDefault" },
-                    },
+                    securityContext: nodePodSecurityContext(),
                     terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
                     ...(test.registrySecret
                         ? { imagePullSecrets: [{ name: test.registrySecret }] }

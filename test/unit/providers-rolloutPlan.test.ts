@@ -1,5 +1,5 @@
 /**
- * The Rollout's decisions (lib/rollout.ts): which pods go next, and when it is done. Tables for
+ * The Rollout's decisions (dynamic-providers/rolloutPlan.ts): which pods go next, and when it is done. Tables for
  * the rules, then properties over random pod sets, then a simulated cluster that runs whole
  * rollouts to the end.
  */
@@ -13,10 +13,10 @@ import {
     labelSelectorString,
     nextStep,
     ordinalOf,
-    rolloutMaxUnavailable,
     rolloutPod,
     settled,
-} from "../../lib/rollout";
+} from "../../dynamic-providers/rolloutPlan";
+import { rolloutMaxUnavailable } from "../../lib/rolloutBudget";
 
 const NEW = "node-new";
 const OLD = "node-old";

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import type { V1Job, V1Pod } from "@kubernetes/client-node";
-import { classifyJob, podExit } from "../../lib/jobOutcome";
+import { classifyJob, podExit } from "../../dynamic-providers/jobOutcome";
 
 const job = (...conditions: [type: string, reason?: string, message?: string][]): V1Job => ({
     metadata: { name: "boot", uid: "u1" },

@@ -1,0 +1,54 @@
+/**
+ * The plain shape of a node group's config once validated and defaulted: what the pure code of
+ * lib/ (manifests, revision, plans) reads. config/schema.ts builds the same type from its zod
+ * schema and checks at compile time that the two stay equal, so lib/ never imports config/.
+ */
+import type { SnapshotConfig } from "./snapshot";
+
+export const UPDATE_STRATEGIES = ["Rolling", "BlueGreen", "HardFork"] as const;
+export type UpdateStrategy = (typeof UPDATE_STRATEGIES)[number];
+
+/** How gates reach node RPC: through the API server's pod proxy, or at given URLs. */
+export type GateRpc = "podProxy" | "direct";
+
+export interface GateSpec {
+    rpc: GateRpc;
+    /** direct: the RPC base URL of each entrant replica, by ordinal. */
+    directUrls?: string[];
+    /** direct: the RPC base URLs of the incumbent replicas, by ordinal. */
+    incumbentUrls?: string[];
+    /** Trusted nodes of the same chain whose height is a reference. */
+    referenceRpcs?: string[];
+    minPeers: number;
+}
+
+export interface UpdateSpec {
+    strategy: UpdateStrategy;
+    /** HardFork: the upgrade height H, the first height the new binary executes. */
+    haltHeight?: number;
+    upgradeName?: string;
+    caughtUpTolerance: number;
+    timeouts: { bootstrapSeconds: number; gateSeconds: number; switchSeconds: number };
+    /** Overrides the incumbent image a HardFork bootstrap runs. */
+    bootstrapImage?: string;
+    gate: GateSpec;
+}
+
+interface ResourceList {
+    cpu?: string;
+    memory?: string;
+}
+
+export interface GroupSpec {
+    replicas: number;
+    image: string;
+    catalogImage?: string;
+    args?: string[];
+    env?: Record<string, string>;
+    configFiles?: Record<string, string>;
+    resources?: { requests?: ResourceList; limits?: ResourceList };
+    storage: { size: string; storageClass?: string };
+    snapshot?: SnapshotConfig;
+    update: UpdateSpec;
+    podDisruptionBudget?: { maxUnavailable?: number | string; minAvailable?: number | string };
+}
