@@ -197,7 +197,12 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
     const r = new RuleSet();
 
     // --- apps ---------------------------------------------------------------------------------
-    r.need("apps", "statefulsets", PULUMI_MANAGED, PULUMI_WHY("components/NodeGroup.ts"));
+    r.need(
+        "apps",
+        "statefulsets",
+        PULUMI_MANAGED,
+        PULUMI_WHY("components/NodeGroup.ts and BootstrapTest.ts"),
+    );
     r.need(
         "apps",
         "statefulsets",
@@ -305,7 +310,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
         "endpoints",
         ["list", "watch"],
         "list, watch: Pulumi's Service awaiter (provider await/service.go) for the headless peer Service, " +
-            "which has no skipAwait; without them its creation waits forever",
+            "which has no skipAwait; without them its creation hangs (the awaiter waits for its informers to sync)",
     );
     if (needs.switches) {
         r.need(
