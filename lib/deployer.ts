@@ -538,20 +538,20 @@ export function buildKubeconfig(input: KubeconfigInput): Obj {
     }
     if (!url || url.protocol !== "https:") {
         problems.push(
-            `server ${JSON.stringify(input.server)} must be the API server's https:// URL ` +
+            `server (--server) ${JSON.stringify(input.server)} must be the API server's https:// URL ` +
                 "(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')",
         );
     }
     if (!/-----BEGIN CERTIFICATE-----/.test(input.caPem)) {
         problems.push(
-            "ca is not a PEM certificate; give the token Secret's ca.crt " +
+            "ca (--ca) is not a PEM certificate; give the token Secret's ca.crt " +
                 "(kubectl get secret … -o jsonpath='{.data.ca\\.crt}' | base64 -d)",
         );
     }
     const token = input.token.trim();
     if (!/^[A-Za-z0-9._-]+$/.test(token)) {
         problems.push(
-            "token is empty or not a JWT; give the token Secret's token, base64-decoded " +
+            "token (--token-file) is empty or not a JWT; give the token Secret's token, base64-decoded " +
                 "(kubectl get secret … -o jsonpath='{.data.token}' | base64 -d)",
         );
     }

@@ -501,17 +501,17 @@ describe("deployer identity (lib/deployer.ts)", () => {
             [
                 "an http server",
                 { server: "http://x:6443" },
-                /server "http:\/\/x:6443" must be the API server's https:\/\/ URL/,
+                /server \(--server\) "http:\/\/x:6443" must be the API server's https:\/\/ URL/,
             ],
             [
                 "a CA that is not PEM",
                 { caPem: "abc" },
-                /ca is not a PEM certificate; give the token Secret's ca.crt/,
+                /ca \(--ca\) is not a PEM certificate; give the token Secret's ca.crt/,
             ],
             [
                 "an empty token",
                 { token: " \n" },
-                /token is empty or not a JWT; give the token Secret's token, base64-decoded/,
+                /token \(--token-file\) is empty or not a JWT; give the token Secret's token, base64-decoded/,
             ],
         ] as const) {
             it(`refuses ${name}, naming the argument and where to get it`, () => {
