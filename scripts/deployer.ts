@@ -1,0 +1,195 @@
+/**
+ * `npm run deployer -- -s <stack>`: prints the least-privilege identity a deploy job needs for a
+ * stack (Namespaces, ServiceAccount, token Secret, Role, ClusterRole, bindings; lib/deployer.ts),
+ * as YAML for `kubectl apply -f -` by someone who may grant it. With `--kubeconfig-out`, writes
+ * instead a kubeconfig that authenticates with that ServiceAccount's token.
+ *
+ * Reads only the stack file (no Pulumi engine, no cluster), like `npm run config:check`.
+ */
+import { Command, Option } from "commander";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { ConfigError, StackConfig, loadStackConfig } from "../config";
+import { readStackFile } from "../config/stackFile";
+import {
+    DEFAULT_DEPLOYER_NAMESPACE,
+    buildDeployerIdentity,
+    buildKubeconfig,
+    renderDeployerYaml,
+    renderKubeconfig,
+} from "../lib/deployer";
+
+interface Options {
+    stack?: string;
+    stackFile?: string;
+    alsoStackFile: string[];
+    deployerNamespace: string;
+    name?: string;
+    kubeconfigOut?: string;
+    server?: string;
+    ca?: string;
+    tokenFile?: string;
+}
+
+class UsageError extends Error {}
+
+function loadConfig(file: string, shown: string, flag: string): StackConfig {
+    if (!existsSync(file)) {
+        throw new UsageError(
+            `${flag}: ${shown} does not exist; name a stack whose Pulumi.<stack>.yaml is in the current directory (run from the repository root), or give its path with --stack-file`,
+        );
+    }
+    try {
+        return loadStackConfig(readStackFile(file));
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            throw new UsageError(`${flag}: ${shown}: ${err.message}`);
+        }
+        throw err;
+    }
+}
+
+function readRequired(file: string | undefined, flag: string, what: string, cwd: string): string {
+    if (!file) {
+        throw new UsageError(`--kubeconfig-out needs ${flag} (${what})`);
+    }
+    const at = path.resolve(cwd, file);
+    if (!existsSync(at)) {
+        throw new UsageError(`${flag}: ${file} does not exist (${what})`);
+    }
+    return readFileSync(at, "utf8");
+}
+
+/** Where the command writes: the terminal, or a test's buffers. */
+export interface Io {
+    out(text: string): void;
+    err(text: string): void;
+    /** Paths are relative to this directory (the repository root when run by npm). */
+    cwd: string;
+}
+
+function run(opts: Options, io: Io): void {
+    if ((opts.stack === undefined) === (opts.stackFile === undefined)) {
+        throw new UsageError(
+            "give the stack: -s <stack> (reads Pulumi.<stack>.yaml) or --stack-file <path>",
+        );
+    }
+    const file = opts.stackFile ?? `Pulumi.${opts.stack}.yaml`;
+    const at = (f: string) => path.resolve(io.cwd, f);
+    const config = loadConfig(at(file), file, opts.stackFile ? "--stack-file" : "-s");
+    const also = opts.alsoStackFile.map((f) => loadConfig(at(f), f, "--also-stack-file"));
+    const identity = buildDeployerIdentity(config, {
+        deployerNamespace: opts.deployerNamespace,
+        name: opts.name,
+        alsoConfigs: also,
+    });
+
+    if (opts.kubeconfigOut) {
+        if (!opts.server) {
+            throw new UsageError(
+                "--kubeconfig-out needs --server (the API server's https URL: kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')",
+            );
+        }
+        const input = {
+            server: opts.server,
+            caPem: readRequired(
+                opts.ca,
+                "--ca",
+                "PEM of the cluster CA: the token Secret's ca.crt",
+                io.cwd,
+            ),
+            token: readRequired(
+                opts.tokenFile,
+                "--token-file",
+                "the ServiceAccount token: the token Secret's token, base64-decoded",
+                io.cwd,
+            ),
+            namespace: identity.namespace,
+            name: identity.name,
+        };
+        let kubeconfig;
+        try {
+            kubeconfig = buildKubeconfig(input);
+        } catch (err) {
+            // Bad values given on the command line: say which, without a stack trace.
+            throw new UsageError((err as Error).message);
+        }
+        // The file holds a bearer token: readable by its owner only.
+        writeFileSync(path.resolve(io.cwd, opts.kubeconfigOut), renderKubeconfig(kubeconfig), {
+            mode: 0o600,
+        });
+        io.err(
+            `wrote ${opts.kubeconfigOut}: ServiceAccount ${identity.deployerNamespace}/${identity.name}, ` +
+                `default namespace ${identity.namespace}. Check it: ` +
+                `kubectl --kubeconfig ${opts.kubeconfigOut} auth can-i --list -n ${identity.namespace}\n`,
+        );
+        return;
+    }
+
+    const tokenSecret = `${identity.name}-token`;
+    const header = [
+        `The deploying identity of stack ${file} (namespace ${identity.namespace}),`,
+        "generated by `npm run deployer`; see docs/deploy-jobs.md. Apply it as someone who may grant it:",
+        "  npm run --silent deployer -- -s <stack> | kubectl apply -f -",
+        "Then make the deploy job's kubeconfig from the token Secret:",
+        `  kubectl -n ${identity.deployerNamespace} get secret ${tokenSecret} -o jsonpath='{.data.token}' | base64 -d > token`,
+        `  kubectl -n ${identity.deployerNamespace} get secret ${tokenSecret} -o jsonpath='{.data.ca\\.crt}' | base64 -d > ca.crt`,
+        "  npm run deployer -- -s <stack> --kubeconfig-out deploy.kubeconfig --server https://<api-server> --ca ca.crt --token-file token",
+    ];
+    io.out(renderDeployerYaml(identity, header));
+}
+
+/** The command: 0 on success, 2 on a usage error (said on `io.err`). */
+export function runDeployer(argv: string[], io: Io): number {
+    const program = new Command("deployer")
+        .description(
+            "Print the least-privilege Kubernetes identity a deploy job needs for a stack, or write a kubeconfig for it",
+        )
+        .option("-s, --stack <stack>", "stack name: reads Pulumi.<stack>.yaml")
+        .option("--stack-file <path>", "or the stack file's path")
+        .option(
+            "--also-stack-file <path>",
+            "grant this config's needs too (the config before a change; repeatable)",
+            (value: string, prev: string[]) => [...prev, value],
+            [] as string[],
+        )
+        .option(
+            "--deployer-namespace <ns>",
+            "namespace of the ServiceAccount and its token",
+            DEFAULT_DEPLOYER_NAMESPACE,
+        )
+        .option("--name <name>", "name of every object (default chainfleet-deploy-<network>)")
+        .addOption(
+            new Option("--kubeconfig-out <file>", "write a kubeconfig for the identity instead"),
+        )
+        .option("--server <url>", "with --kubeconfig-out: the API server's https URL")
+        .option("--ca <file>", "with --kubeconfig-out: PEM of the cluster CA (the Secret's ca.crt)")
+        .option("--token-file <file>", "with --kubeconfig-out: the ServiceAccount token")
+        .exitOverride()
+        .configureOutput({ writeOut: io.out, writeErr: io.err })
+        .action((opts: Options) => run(opts, io));
+    try {
+        program.parse(argv, { from: "user" });
+        return 0;
+    } catch (err) {
+        if (err instanceof UsageError) {
+            io.err(`deployer: ${err.message}\n`);
+            return 2;
+        }
+        // Commander's own exits (--help, an unknown option) have already said why.
+        const code = (err as { exitCode?: unknown }).exitCode;
+        if (typeof code === "number") {
+            return code === 0 ? 0 : 2;
+        }
+        throw err;
+    }
+}
+
+if (require.main === module) {
+    const io: Io = {
+        out: (text) => process.stdout.write(text),
+        err: (text) => process.stderr.write(text),
+        cwd: process.cwd(),
+    };
+    process.exitCode = runDeployer(process.argv.slice(2), io);
+}
