@@ -22,9 +22,11 @@
  *
  * Pure: duck-typed on those shapes, so it needs neither the client library nor a cluster.
  */
-import { DEPLOY_JOBS_DOC } from "./deployer";
 
 /** What the caller was doing, for the shapes that do not say (watches, the pod proxy). */
+/** Where the README explains each rule of the deployer identity (config/deployer.ts). */
+export const DEPLOY_JOBS_DOC = "README §Deploy jobs";
+
 export interface ForbiddenHint {
     verb?: string;
     /** `pods`, `pods/proxy`, ... */

@@ -17,7 +17,7 @@ import {
     buildKubeconfig,
     renderDeployerYaml,
     renderKubeconfig,
-} from "../lib/deployer";
+} from "../config/deployer";
 
 interface Options {
     stack?: string;

@@ -13,8 +13,8 @@ import {
     buildKubeconfig,
     deployerRules,
     renderDeployerYaml,
-} from "../../lib/deployer";
-import { bootstrapTestNames, monitorRules } from "../../monitor/manifests";
+} from "../../config/deployer";
+import { bootstrapTestNames, monitorRules } from "../../components/bootstrapTest/manifests";
 
 type Raw = Record<string, unknown>;
 
@@ -248,7 +248,7 @@ const CASES: Case[] = [
     },
 ];
 
-describe("deployer identity (lib/deployer.ts)", () => {
+describe("deployer identity (config/deployer.ts)", () => {
     describe("rules per kind of stack", () => {
         for (const c of CASES) {
             it(c.name, () => {
@@ -466,9 +466,12 @@ describe("deployer identity (lib/deployer.ts)", () => {
             assert.match(text, /^# header line\n/);
             assert.match(
                 text,
-                /# get: lib\/incumbent\.ts kubeClusterReader\.service[^\n]*\n(\s*#[^\n]*\n)*\s*- apiGroups:\n\s*- ""\n\s*resources:\n\s*- services\n/,
+                /# get: kube\/incumbent\.ts kubeClusterReader\.service[^\n]*\n(\s*#[^\n]*\n)*\s*- apiGroups:\n\s*- ""\n\s*resources:\n\s*- services\n/,
             );
-            assert.match(text, /# create: held to grant it: monitor\/manifests\.ts monitorRules/);
+            assert.match(
+                text,
+                /# create: held to grant it: components\/bootstrapTest\/manifests\.ts monitorRules/,
+            );
         });
 
         it("writes a kubeconfig with the token, the CA and the stack's namespace", () => {

@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import { explainForbidden, forbiddenMessage, parseForbidden } from "../../lib/forbidden";
-import { k8s } from "../../lib/kube";
+import { k8s } from "../../kube/kube";
 
 const USER = "system:serviceaccount:chainfleet-deploy:chainfleet-deploy-dev";
 const DOC = "; see README §Deploy jobs";

@@ -10,8 +10,8 @@
  *   informer (LIST + WATCH on the kind in the namespace; without them the deletion never
  *   finishes). The provider never sends PUT here (only for CRDs), so no `update` is granted for
  *   it;
- * - the calls of the program itself (lib/incumbent.ts) and of the dynamic providers
- *   (dynamic-providers/*Run.ts), through lib/kube.ts and lib/watch.ts;
+ * - the calls of the program itself (kube/incumbent.ts) and of the dynamic providers
+ *   (dynamic-providers/*Run.ts), through kube/kube.ts and kube/watch.ts;
  * - every verb the bootstrap monitor's Role grants: Kubernetes refuses to create a Role, or bind
  *   one, that grants more than its creator holds (the RBAC escalation check).
  *
@@ -37,11 +37,11 @@
  */
 import { Document, isMap, isSeq, stringify } from "yaml";
 import { adapterFor } from "../chains";
-import type { StackConfig } from "../config/schema";
+import type { StackConfig } from "./schema";
 
 export const DEFAULT_DEPLOYER_NAMESPACE = "chainfleet-deploy";
 /** Where the README explains each rule; the 403 messages of lib/forbidden.ts point at it too. */
-export const DEPLOY_JOBS_DOC = "README §Deploy jobs";
+export { DEPLOY_JOBS_DOC } from "../lib/forbidden";
 
 type Obj = Record<string, unknown>;
 
@@ -207,7 +207,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
         "apps",
         "statefulsets",
         ["get"],
-        "get: lib/incumbent.ts kubeClusterReader.statefulSet (the incumbent's image and replicas, before planning)",
+        "get: kube/incumbent.ts kubeClusterReader.statefulSet (the incumbent's image and replicas, before planning)",
     );
     if (needs.rollout) {
         r.need(
@@ -222,7 +222,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "apps",
             "statefulsets",
             ["get", "patch"],
-            "get, patch: held to grant them: monitor/manifests.ts monitorRules (the monitor pins its node image)",
+            "get, patch: held to grant them: components/bootstrapTest/manifests.ts monitorRules (the monitor pins its node image)",
         );
     }
 
@@ -256,7 +256,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "",
             "pods",
             ["get", "delete"],
-            "get, delete: held to grant them: monitor/manifests.ts monitorRules (the monitor restarts its own pod)",
+            "get, delete: held to grant them: components/bootstrapTest/manifests.ts monitorRules (the monitor restarts its own pod)",
         );
     }
     if (needs.podProxy) {
@@ -295,7 +295,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
         "",
         "services",
         ["get"],
-        "get: lib/incumbent.ts kubeClusterReader.service (the stable Service's selector names the active set)",
+        "get: kube/incumbent.ts kubeClusterReader.service (the stable Service's selector names the active set)",
     );
     if (needs.switches) {
         r.need(
@@ -333,7 +333,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "",
             "configmaps",
             ["get", "create", "update"],
-            "get, create, update: held to grant them: monitor/manifests.ts monitorRules (the results ConfigMap)",
+            "get, create, update: held to grant them: components/bootstrapTest/manifests.ts monitorRules (the results ConfigMap)",
         );
     }
     r.need(
@@ -362,7 +362,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "",
             "events",
             ["create"],
-            "create: held to grant it: monitor/manifests.ts monitorRules (the monitor records test results as Events)",
+            "create: held to grant it: components/bootstrapTest/manifests.ts monitorRules (the monitor records test results as Events)",
         );
     }
 
