@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's test command runs it: unit tier (mocks), then the
-# toolchain (built once, cached), a local cluster, the api tier and the e2e tier (real
-# `pulumi up`). Ends with one "N passed, N failed" line summing every tier. TIERS="unit" (etc.)
+# in-pod agent's Go tests, the toolchain (built once, cached), a local cluster, the api tier
+# and the e2e tier (real `pulumi up`). Ends with one "N passed, N failed" line summing every tier. TIERS="unit" (etc.)
 # runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-tiers=${TIERS:-unit api e2e}
+tiers=${TIERS:-unit go api e2e}
 passed=0
 failed=0
 status=0
@@ -39,10 +39,33 @@ for tier in $tiers; do
     case $tier in api | e2e) needs_cluster=true ;; esac
 done
 
-for tier in $tiers; do
-    if [ "$tier" = unit ]; then
-        run_tier unit npx mocha 'test/unit/**/*.test.ts'
+# The in-pod agent (node-agent/, Go): its own tests, the real-CometBFT one included, which must
+# run here rather than skip (CHAINFLEET_REQUIRE_REAL). Counts top-level tests.
+run_go_tier() {
+    echo "=== go tier (node-agent)"
+    bash scripts/tools.sh cometbft
+    local log="${log_dir}/go.log" rc p f
+    set +e
+    (cd node-agent && COMETBFT_BIN=$(bash ../scripts/env.sh sh -c 'command -v cometbft') \
+        CHAINFLEET_REQUIRE_REAL=1 go test -count=1 -v ./...) 2>&1 | tee "$log"
+    rc=${PIPESTATUS[0]}
+    set -e
+    p=$(grep -c '^--- PASS' "$log" || true)
+    f=$(grep -c '^--- FAIL' "$log" || true)
+    echo "go tier: ${p} passed, ${f} failed"
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$rc" -ne 0 ]; then
+        status=1
+        [ "$f" -gt 0 ] || failed=$((failed + 1))
     fi
+}
+
+for tier in $tiers; do
+    case $tier in
+        unit) run_tier unit npx mocha 'test/unit/**/*.test.ts' ;;
+        go) run_go_tier ;;
+    esac
 done
 
 if $needs_cluster; then

@@ -1,7 +1,7 @@
 /**
  * The deploy pipelines users copy (examples/ci/). scripts/lint-ci.sh checks that each is a valid
  * pipeline (actionlint, GitLab's schema); these check that each still does what
- * docs/deploy-jobs.md promises: a config check first, previews on pull/merge requests only, `up`
+ * README §Deploy jobs promises: a config check first, previews on pull/merge requests only, `up`
  * only on the default branch, one deploy per stack at a time, credentials from secrets, and the
  * same stacks in every job. They also prove the GitLab validator rejects what it should.
  */
