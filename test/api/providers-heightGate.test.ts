@@ -45,6 +45,8 @@ describe("api: HeightGate provider", function () {
                 "incumbent-0": validator.rpcUrl,
             },
             deadlineSeconds: 60,
+            // Tighter than the config default (5): these tests assert how close "caught up" is.
+            tolerance: 2,
             pollIntervalMs: 250,
             ...over,
         };
@@ -180,7 +182,11 @@ describe("api: HeightGate provider", function () {
             "incumbent-0": validator.rpcUrl,
         };
         await started;
-        const outs = await run({ incumbentSelector: INCUMBENT, directUrls, deadlineSeconds: 90 });
+        const outs = await run({
+            incumbentSelector: INCUMBENT,
+            directUrls,
+            deadlineSeconds: 90,
+        });
         assert.ok(outs.referenceHeight - outs.heights["entrant-1"] <= 2);
         await chain.stop(late);
     });
