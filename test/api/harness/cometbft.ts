@@ -9,8 +9,8 @@
  */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
+import { freePort } from "./ports";
 import { toolPath } from "./tools";
 
 export interface CometNode {
@@ -34,18 +34,6 @@ export interface ChainOptions {
      * 200ms the validator outruns it on a busy 2-core machine).
      */
     timeoutCommit?: string;
-}
-
-/** A port the OS says is free now. Good enough for tests on a quiet loopback. */
-export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
 }
 
 function setToml(file: string, key: string, value: string): void {
@@ -133,10 +121,38 @@ export class CometChain {
         return node;
     }
 
-    /** Starts (or restarts) a node and waits until its RPC answers. */
+    /**
+     * Starts (or restarts) a node and waits until its RPC answers. A node that has never run and
+     * dies because one of its ports was taken meanwhile gets fresh ports and another try (no peer
+     * has its address yet); any other failure throws with the end of the node's log.
+     */
     async startNode(node: CometNode): Promise<void> {
-        const log = fs.openSync(path.join(this.opts.dir, `${node.name}.log`), "a");
-        node.proc = spawn(
+        const firstStart = node.proc === undefined;
+        for (let attempt = 1; ; attempt++) {
+            const logFile = path.join(this.opts.dir, `${node.name}.log`);
+            const logStart = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+            const failure = await this.spawnAndWait(node, logFile);
+            if (failure === undefined) {
+                return;
+            }
+            const log = fs.readFileSync(logFile, "utf8").slice(logStart);
+            if (firstStart && attempt < 3 && /address already in use/.test(log)) {
+                node.rpcPort = await freePort();
+                node.p2pPort = await freePort();
+                node.rpcUrl = `http://127.0.0.1:${node.rpcPort}`;
+                continue;
+            }
+            const tail = log.trim().split("\n").slice(-5).join("\n    ");
+            throw new Error(
+                `cometbft ${node.name} did not answer on ${node.rpcUrl}: ${failure}; its log (${logFile}) ends:\n    ${tail}`,
+            );
+        }
+    }
+
+    /** Spawns the node; resolves undefined once its RPC answers, or why it did not. */
+    private async spawnAndWait(node: CometNode, logFile: string): Promise<string | undefined> {
+        const log = fs.openSync(logFile, "a");
+        const proc = spawn(
             this.bin,
             [
                 "start",
@@ -150,20 +166,26 @@ export class CometChain {
             { stdio: ["ignore", log, log] },
         );
         fs.closeSync(log);
+        node.proc = proc;
         node.running = true;
-        node.proc.once("exit", () => {
-            node.running = false;
-        });
+        const exited = new Promise<void>((resolve) =>
+            proc.once("exit", () => {
+                node.running = false;
+                resolve();
+            }),
+        );
         const until = Date.now() + 30_000;
         for (;;) {
             try {
                 await status(node.rpcUrl);
-                return;
+                return undefined;
             } catch (err) {
-                if (Date.now() > until || !node.running) {
-                    throw new Error(
-                        `cometbft ${node.name} did not answer on ${node.rpcUrl}: ${(err as Error).message}; see ${this.opts.dir}/${node.name}.log`,
-                    );
+                if (!node.running) {
+                    await exited;
+                    return `it exited (${proc.exitCode ?? proc.signalCode}) before answering`;
+                }
+                if (Date.now() > until) {
+                    return `no answer in 30 s (${(err as Error).message})`;
                 }
                 await new Promise((r) => setTimeout(r, 200));
             }

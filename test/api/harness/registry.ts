@@ -11,7 +11,7 @@ import bcrypt from "bcryptjs";
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
+import { freePort } from "./ports";
 import * as path from "node:path";
 
 export const OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json";
@@ -47,17 +47,6 @@ function which(binary: string, debianPackage: string): string {
             `api tier: '${binary}' is not installed; run \`apt-get install ${debianPackage}\` (Debian package ${debianPackage})`,
         );
     }
-}
-
-async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const port = (srv.address() as net.AddressInfo).port;
-            srv.close(() => resolve(port));
-        });
-    });
 }
 
 const digestOf = (body: Buffer) => `sha256:${createHash("sha256").update(body).digest("hex")}`;
