@@ -10,7 +10,13 @@ cd "$(dirname "$0")/.."
 #   openssl                 certificates and service-account keys for the local cluster
 #   lz4                     .tar.lz4 snapshots in the snapshot restore tests
 #   docker-registry         a real OCI registry on loopback for the bootstrap monitor's api tests
-PACKAGES=(curl ca-certificates wget busybox openssl lz4 docker-registry)
+#   containerd, runc        the local cluster's real node: the container runtime its kubelet uses
+#   containernetworking-plugins  that node's pod network (bridge, host-local, portmap, loopback)
+#   iptables, conntrack     kube-proxy's Service rules, and the kubelet's own chains
+#   docker.io               builds the images the real node runs (scripts/images.sh; nothing can
+#                           be pulled here) and the bootstrap monitor's image from monitor/Dockerfile
+PACKAGES=(curl ca-certificates wget busybox openssl lz4 docker-registry
+    containerd runc containernetworking-plugins iptables conntrack docker.io)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
