@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A local Kubernetes cluster for the api and e2e tiers: etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kwok (fake nodes standing in for kubelets) and
-# chainfleet-provisioner (PersistentVolumes for claims), all as plain processes on 127.0.0.1.
-# Nothing here pulls or runs container images: pods only exist as API objects, and kwok
-# moves them to Running/Ready (Job pods to Succeeded) per scripts/cluster/kwok-stages.yaml.
+# kube-controller-manager, kube-scheduler, kwok (fake nodes) and chainfleet-provisioner
+# (PersistentVolumes for claims), all as plain processes, plus one real node
+# (scripts/cluster/node.sh: containerd, kubelet, kube-proxy, CoreDNS) whose pods run for real.
+# On kwok's nodes pods only exist as API objects, which kwok moves to Running/Ready (Job pods
+# to Succeeded) per scripts/cluster/kwok-stages.yaml; the real node is tainted, so only pods
+# that tolerate chainfleet.io/real-node go there. Nothing is pulled: scripts/images.sh builds
+# the images the real node runs.
 #
 # Usage: scripts/cluster.sh up|down|status|reset|smoke   (npm run cluster:up / cluster:down)
 #   up      build the missing tools (scripts/tools.sh), start what is not running, and return
@@ -20,8 +23,11 @@
 # Ports, all on 127.0.0.1 and away from the components' defaults (scripts/env.sh; each can be
 # overridden with its CHAINFLEET_*_PORT variable): etcd 12379 (peer 12380), kube-apiserver
 # 16443, kube-controller-manager 20257, kube-scheduler 20259, kwok 20247.
+# The real node adds the kubelet (20250 on 10.244.0.1; health 20248), kube-proxy (20256, 20249)
+# and CoreDNS (53 on 10.244.0.1; 20280, 20281); the API server then listens on every address,
+# so that pods reach it at 10.244.0.1.
 # Knobs: CHAINFLEET_KWOK_NODES (fake nodes, default 3), CHAINFLEET_CLUSTER_TIMEOUT (seconds
-# `up` waits for each step, default 180).
+# `up` waits for each step, default 180), CHAINFLEET_REAL_NODE=0 (no real node: no root needed).
 
 # Some functions below are only called indirectly (wait_for <command>).
 # shellcheck disable=SC2317
@@ -38,9 +44,12 @@ LOGS=$DIR/logs
 NODES=${CHAINFLEET_KWOK_NODES:-3}
 TIMEOUT=${CHAINFLEET_CLUSTER_TIMEOUT:-180}
 SERVICE_CIDR=10.96.0.0/16 # the API server's Service IPs; 10.96.0.1 is "kubernetes"
-POD_CIDR=10.244.0.0/16    # kwok hands pod IPs out of this range (nothing routes to them)
+POD_CIDR=10.250.0.0/16    # kwok hands pod IPs out of this range (nothing routes to them)
 STORAGE_CLASS=chainfleet-local
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok provisioner)
+
+# shellcheck source=scripts/cluster/node.sh
+. "$ROOT/scripts/cluster/node.sh"
 
 log() { printf 'cluster: %s\n' "$*"; }
 # The comment block at the top of this file is its help text.
@@ -91,7 +100,9 @@ strays() {
         case "$exe" in
         "$CHAINFLEET_TOOLS"/*/bin/etcd | "$CHAINFLEET_TOOLS"/*/bin/kube-apiserver | \
             "$CHAINFLEET_TOOLS"/*/bin/kube-controller-manager | "$CHAINFLEET_TOOLS"/*/bin/kube-scheduler | \
-            "$CHAINFLEET_TOOLS"/*/bin/kwok | "$CHAINFLEET_TOOLS"/*/bin/chainfleet-provisioner) ;;
+            "$CHAINFLEET_TOOLS"/*/bin/kwok | "$CHAINFLEET_TOOLS"/*/bin/chainfleet-provisioner | \
+            "$CHAINFLEET_TOOLS"/*/bin/kubelet | "$CHAINFLEET_TOOLS"/*/bin/kube-proxy | \
+            "$CHAINFLEET_TOOLS"/*/bin/coredns | */containerd) ;;
         *) continue ;;
         esac
         tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$DIR/" && echo "${p#/proc/}"
@@ -105,6 +116,9 @@ ports_of() { # the loopback ports a component listens on
     kube-controller-manager) echo "$CHAINFLEET_CONTROLLER_MANAGER_PORT" ;;
     kube-scheduler) echo "$CHAINFLEET_SCHEDULER_PORT" ;;
     kwok) echo "$CHAINFLEET_KWOK_PORT" ;;
+    kubelet) echo "$KUBELET_HEALTHZ_PORT" ;;
+    kube-proxy) echo "$KUBE_PROXY_HEALTHZ_PORT $KUBE_PROXY_METRICS_PORT" ;;
+    coredns) echo "$COREDNS_HEALTH_PORT $COREDNS_READY_PORT" ;;
     esac
 }
 
@@ -156,7 +170,7 @@ wait_for() {
     local what=$1 deadline=$((SECONDS + TIMEOUT))
     shift
     until "$@" >/dev/null 2>&1; do
-        if [[ " ${COMPONENTS[*]} " == *" $what "* ]] && ! pid_of "$what" >/dev/null; then
+        if [[ " ${COMPONENTS[*]} ${NODE_COMPONENTS[*]} " == *" $what "* ]] && ! pid_of "$what" >/dev/null; then
             log "$what exited; last lines of $LOGS/$what.log:"
             tail -n 20 "$LOGS/$what.log" >&2 || true
             exit 1
@@ -182,7 +196,9 @@ http_ok() { curl -fsS --max-time 5 "$1" >/dev/null; }
 # controller-manager still uses per-controller ServiceAccount credentials, so RBAC and the
 # token machinery are exercised as on a real cluster. EC P-256 keys are quick to make.
 make_pki() {
-    [[ -f "$PKI/admin.crt" ]] && return
+    # A PKI from before the real node lacks the API server's bridge address: make a new one.
+    [[ -f "$PKI/admin.crt" ]] && openssl x509 -in "$PKI/apiserver.crt" -noout -text 2>/dev/null |
+        grep -q "IP Address:$NODE_IP" && return
     command -v openssl >/dev/null || die "openssl is needed (apt-get install openssl)"
     log "generating certificates in $PKI"
     rm -rf "$PKI"
@@ -194,7 +210,7 @@ make_pki() {
         openssl req -new "${ec[@]}" -keyout apiserver.key -out apiserver.csr -subj "/CN=kube-apiserver" 2>/dev/null
         openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out apiserver.crt \
             -extfile <(printf '%s\n' \
-                "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
+                "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,IP:$NODE_IP,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" \
                 "keyUsage=critical,digitalSignature,keyEncipherment" "extendedKeyUsage=serverAuth") 2>/dev/null
         openssl req -new "${ec[@]}" -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=chainfleet-admin" 2>/dev/null
         openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out admin.crt \
@@ -303,7 +319,12 @@ seed_etcd_revision() {
 cmd_up() {
     local start_time=$SECONDS
     # Builds whatever is missing; prints "cached" and returns at once otherwise.
-    "$ROOT/scripts/tools.sh" etcd kubernetes provisioner kwok
+    if real_node_enabled; then
+        node_preflight
+        "$ROOT/scripts/tools.sh" etcd kubernetes provisioner kwok kubelet coredns
+    else
+        "$ROOT/scripts/tools.sh" etcd kubernetes provisioner kwok
+    fi
     mkdir -p "$RUN" "$LOGS" "$DIR/etcd"
     chmod 700 "$DIR/etcd" # etcd warns about a data dir others can read
     make_pki
@@ -321,26 +342,35 @@ cmd_up() {
     wait_for "etcd" http_ok "http://127.0.0.1:$CHAINFLEET_ETCD_PORT/health"
     seed_etcd_revision
 
+    # With the real node: listen where its pods reach us (the bridge address, advertised as the
+    # "kubernetes" Service's endpoint), call its kubelet for logs/exec/proxy with the admin
+    # certificate, and authorize kubelets as nodes (Node,RBAC plus NodeRestriction), as a real
+    # cluster does. Without it, loopback only, and no endpoints for "kubernetes" (an Endpoints
+    # address may not be loopback; nothing would use it).
+    local apiserver_node_flags=(--bind-address 127.0.0.1 --advertise-address 127.0.0.1
+        --endpoint-reconciler-type none --authorization-mode RBAC)
+    if real_node_enabled; then
+        apiserver_node_flags=(--bind-address 0.0.0.0 --advertise-address "$NODE_IP"
+            --authorization-mode "Node,RBAC" --enable-admission-plugins NodeRestriction
+            --kubelet-client-certificate "$PKI/admin.crt" --kubelet-client-key "$PKI/admin.key"
+            --kubelet-preferred-address-types "InternalIP,Hostname")
+    fi
     start kube-apiserver \
         --etcd-servers "http://127.0.0.1:$CHAINFLEET_ETCD_PORT" \
-        --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$CHAINFLEET_APISERVER_PORT" \
+        "${apiserver_node_flags[@]}" --secure-port "$CHAINFLEET_APISERVER_PORT" \
         --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
         --client-ca-file "$PKI/ca.crt" \
         --service-account-issuer https://kubernetes.default.svc.cluster.local \
         --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
         --api-audiences https://kubernetes.default.svc.cluster.local \
         --service-cluster-ip-range "$SERVICE_CIDR" \
-        --authorization-mode RBAC --allow-privileged=true --profiling=false \
+        --allow-privileged=true --profiling=false \
         --requestheader-client-ca-file "$PKI/ca.crt" --requestheader-allowed-names front-proxy-client \
         --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
-        --requestheader-extra-headers-prefix X-Remote-Extra- \
-        --endpoint-reconciler-type none
+        --requestheader-extra-headers-prefix X-Remote-Extra-
     # --requestheader-*: published in kube-system/extension-apiserver-authentication, which the
     # controller-manager and scheduler read (they log errors every few seconds without it);
     # no certificate with the front-proxy-client name is ever issued, so it grants nothing.
-    # --endpoint-reconciler-type none: the "kubernetes" Service's endpoints would name the
-    # advertise address, and an Endpoints address may not be loopback; nothing in the
-    # cluster reaches the API server through that Service (there are no real pods).
     wait_for "kube-apiserver" https_ok "$CHAINFLEET_APISERVER_URL/readyz"
 
     start kube-controller-manager \
@@ -382,11 +412,21 @@ cmd_up() {
     apply_nodes
     wait_for "$NODES Ready kwok nodes" nodes_ready
     wait_for "the default ServiceAccount" kubectl get serviceaccount default -n default
-    log "up in $((SECONDS - start_time))s: $NODES nodes Ready, KUBECONFIG=$KUBECONFIG"
+    if real_node_enabled; then
+        node_up
+        log "up in $((SECONDS - start_time))s: $NODES kwok nodes and $REAL_NODE_NAME Ready, KUBECONFIG=$KUBECONFIG"
+    else
+        log "up in $((SECONDS - start_time))s: $NODES kwok nodes Ready (no real node), KUBECONFIG=$KUBECONFIG"
+    fi
 }
 
 cmd_down() {
     local name pid pids=()
+    # The node first: its kubelet would otherwise go on restarting pods for a while, and its
+    # pods' volumes are mounted from the provisioner's directories.
+    if ((EUID == 0)); then
+        node_down
+    fi
     for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
         name=${COMPONENTS[i]}
         if pid=$(pid_of "$name"); then
@@ -414,6 +454,9 @@ cmd_status() {
             ok=1
         fi
     done
+    if real_node_enabled; then
+        node_status || ok=1
+    fi
     if ((ok == 0)) && https_ok "$CHAINFLEET_APISERVER_URL/readyz" 2>/dev/null; then
         kubectl get nodes -o wide 2>/dev/null || true
     else
@@ -503,7 +546,45 @@ EOF
     kubectl delete namespace "$ns" --wait=true >/dev/null
     # shellcheck disable=SC2086  # one argument per volume name
     wait_for "the smoke test's volumes to be deleted" bash -c "! kubectl get pv $volumes"
+    if real_node_enabled; then
+        smoke_real_node "$ns"
+    fi
     log "smoke test passed in $((SECONDS - start_time))s"
+}
+
+# The real node: a pod from a locally built image gets Ready through its probe, answers through
+# the API server's pod proxy, resolves cluster names, and `kubectl logs` and `exec` work.
+smoke_real_node() {
+    local ns=$1-real
+    kubectl delete namespace "$ns" --ignore-not-found --wait=true >/dev/null
+    kubectl create namespace "$ns" >/dev/null
+    wait_for "the default ServiceAccount in $ns" kubectl -n "$ns" get serviceaccount default
+    kubectl -n "$ns" apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  nodeSelector: {type: real}
+  tolerations: [{key: $REAL_NODE_TAINT, operator: Exists, effect: NoSchedule}]
+  containers:
+  - name: web
+    image: docker.io/library/busybox:1.36
+    imagePullPolicy: Never
+    command: [sh, -c, 'mkdir -p /www && echo smoke-ok >/www/ok.txt && echo started && exec httpd -f -p 8080 -h /www']
+    readinessProbe:
+      httpGet: {path: /ok.txt, port: 8080}
+      periodSeconds: 1
+EOF
+    kubectl -n "$ns" wait --for=condition=Ready pod/web --timeout "${TIMEOUT}s"
+    kubectl get --raw "/api/v1/namespaces/$ns/pods/web:8080/proxy/ok.txt" | grep -qx smoke-ok ||
+        die "the real pod did not answer through the API server's pod proxy"
+    kubectl -n "$ns" logs web | grep -qx started || die "kubectl logs did not show the pod's output"
+    kubectl -n "$ns" exec web -- cat /www/ok.txt | grep -qx smoke-ok || die "kubectl exec failed"
+    kubectl -n "$ns" exec web -- nslookup kubernetes.default.svc.cluster.local | grep -q "10.96.0.1" ||
+        die "cluster DNS did not resolve kubernetes.default.svc.cluster.local in the pod"
+    kubectl delete namespace "$ns" --wait=true >/dev/null
+    log "real node: probe, pod proxy, logs, exec and DNS work"
 }
 
 main() {

@@ -1,6 +1,7 @@
 // Command chainfleet-provisioner is the PersistentVolume provisioner of the local test
-// cluster (scripts/cluster.sh). The cluster has no kubelets and no storage: kwok fakes the
-// nodes, so a volume only has to exist as an API object for StatefulSet pods to schedule.
+// cluster (scripts/cluster.sh). Its volumes are hostPath directories under --root: on kwok's
+// fake nodes they only exist as API objects; on the cluster's real node (one kubelet on this
+// host) pods mount them for real.
 //
 // For every pending PersistentVolumeClaim of the StorageClass it serves (default
 // chainfleet-local, the cluster's default class) it creates a hostPath PersistentVolume
@@ -21,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -127,6 +129,15 @@ func (p *provisioner) provision(ctx context.Context, pvc *corev1.PersistentVolum
 	if len(accessModes) == 0 {
 		accessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce}
 	}
+	dir := filepath.Join(p.root, pvc.Namespace, pvc.Name+"-"+string(pvc.UID))
+	// Made here, world-writable: the kubelet would create it root-owned 0755, and chainfleet's
+	// pods run as a non-root UID (lib/podSecurity.ts) with no fsGroup support on hostPath.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		return err
+	}
 	hostPathType := corev1.HostPathDirectoryOrCreate
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{
@@ -146,7 +157,7 @@ func (p *provisioner) provision(ctx context.Context, pvc *corev1.PersistentVolum
 			},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{
 				HostPath: &corev1.HostPathVolumeSource{
-					Path: filepath.Join(p.root, pvc.Namespace, pvc.Name+"-"+string(pvc.UID)),
+					Path: dir,
 					Type: &hostPathType,
 				},
 			},
@@ -175,8 +186,16 @@ func (p *provisioner) reclaim(ctx context.Context, pv *corev1.PersistentVolume) 
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
 	}
-	if err == nil {
-		log.Printf("deleted released %s", pv.Name)
+	if err != nil {
+		return err
 	}
-	return err
+	log.Printf("deleted released %s", pv.Name)
+	// Its data goes with it (reclaim policy Delete), or test churn would fill the disk. Only
+	// paths under --root: a volume object edited by hand must not remove anything else.
+	if hp := pv.Spec.HostPath; hp != nil && strings.HasPrefix(filepath.Clean(hp.Path), filepath.Clean(p.root)+"/") {
+		if err := os.RemoveAll(hp.Path); err != nil {
+			log.Printf("deleted %s but not its directory: %v", pv.Name, err)
+		}
+	}
+	return nil
 }
