@@ -13,6 +13,12 @@
  * An asynchronous child of a non-interactive shell starts with SIGINT ignored. seid still halts
  * with 130: the Cosmos SDK asks for SIGINT with Go's signal.Notify, which installs a handler even
  * for an ignored signal, then exits with 128 + the signal number.
+ *
+ * A node that was stopped is not a node that halted, whatever its exit code: seid exits 0 on
+ * SIGTERM (sei-cosmos server/start.go waits for the signal, then returns nil), so an evicted or
+ * deleted bootstrap pod would otherwise count as a halt and the next step would start the new
+ * image below the upgrade height. The signals that stop a pod reach the wrapper (PID 1) first,
+ * so it remembers that it forwarded one and then exits 128 + that signal instead.
  */
 
 /** The $0 of the wrapper script, so `ps` shows what the shell is for. */
@@ -31,13 +37,19 @@ export function haltWrapperScript(haltExitCodes: readonly number[]): string {
     return [
         '"$@" &',
         "pid=$!",
-        `trap 'kill -TERM "$pid" 2>/dev/null' TERM`,
-        `trap 'kill -INT "$pid" 2>/dev/null' INT`,
+        "stopped_by=",
+        `trap 'stopped_by=TERM; kill -TERM "$pid" 2>/dev/null' TERM`,
+        `trap 'stopped_by=INT; kill -INT "$pid" 2>/dev/null' INT`,
         "while :; do",
         '    wait "$pid"',
         "    rc=$?",
         '    kill -0 "$pid" 2>/dev/null || break',
         "done",
+        'if [ -n "$stopped_by" ]; then',
+        `    echo "${HALT_WRAPPER_NAME}: node stopped by SIG$stopped_by (exit $rc), not a halt" >&2`,
+        '    [ "$stopped_by" = TERM ] && exit 143',
+        "    exit 130",
+        "fi",
         'case "$rc" in',
         `    ${codes}) echo "${HALT_WRAPPER_NAME}: node halted on purpose (exit $rc)"; exit 0 ;;`,
         "esac",

@@ -213,19 +213,29 @@ describe("chains: halt wrapper", () => {
         assert.match(res.stdout, /node halted on purpose \(exit 130\)/);
     });
 
-    it("forwards SIGTERM to the node and exits with the node's own code", async () => {
-        // 42, not 143: the wrapper's interrupted `wait` returns 143 itself, so only a distinct
-        // code shows that the wrapper waited for the node to finish.
-        const program = [
-            'process.on("SIGTERM", () => { console.log("node got SIGTERM"); process.exit(42); });',
-            'console.log("READY");',
-            // Gives up after 5 s, so a broken wrapper fails the test instead of hanging it.
-            "setTimeout(() => process.exit(99), 5000);",
-        ].join("\n");
-        const res = await runWrapped(program, (pid) => process.kill(pid, "SIGTERM"));
-        assert.match(res.stdout, /node got SIGTERM/);
-        assert.equal(res.code, 42);
-    });
+    // A stop is never a halt: seid exits 0 on SIGTERM, and an INT from outside is not the
+    // node's own SIGINT. Whatever the node exits with, the wrapper reports the stop.
+    const stops: [string, NodeJS.Signals, number, number][] = [
+        ["exits 0 on SIGTERM, as seid does", "SIGTERM", 0, 143],
+        ["exits 130 on SIGTERM", "SIGTERM", 130, 143],
+        ["exits 42 on SIGTERM", "SIGTERM", 42, 143],
+        ["exits 130 on a SIGINT from outside", "SIGINT", 130, 130],
+    ];
+    for (const [name, signal, nodeCode, want] of stops) {
+        it(`a node stopped by the pod's ${signal} that ${name} is not a halt: exit ${want}`, async () => {
+            const program = [
+                `process.on("${signal}", () => { console.log("node got ${signal}"); process.exit(${nodeCode}); });`,
+                'console.log("READY");',
+                // Gives up after 5 s, so a broken wrapper fails the test instead of hanging it.
+                "setTimeout(() => process.exit(99), 5000);",
+            ].join("\n");
+            const res = await runWrapped(program, (pid) => process.kill(pid, signal));
+            // The node got the signal and finished before the wrapper exited.
+            assert.match(res.stdout, new RegExp(`node got ${signal}`));
+            assert.equal(res.code, want);
+            assert.doesNotMatch(res.stdout, /halted on purpose/);
+        });
+    }
 
     it("refuses an empty or impossible list of halt codes", () => {
         assert.throws(() => haltWrapperScript([]), /haltExitCodes must list exit codes/);
