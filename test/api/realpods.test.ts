@@ -1,0 +1,477 @@
+/**
+ * chainfleet's pods, run for real on the local cluster's real node (kubelet + containerd):
+ * the manifests lib/manifests.ts builds, with the images scripts/images.sh built here.
+ *
+ * - the CometBFT image's readiness probe (chains/probes.ts) passes only when the node is in
+ *   sync: a validator and a full node that syncs from it by its headless-Service DNS name get
+ *   Ready; a node with no peer never does;
+ * - the gate's default path, the API server's pod proxy, reaches a real node's RPC;
+ * - the snapshot restore init container restores a good archive and stops the pod, saying why,
+ *   on a corrupt or a truncated one;
+ * - the upgrade-info init container writes data/upgrade-info.json, and keeps one that exists;
+ * - a node under the halt wrapper (chains/halt.ts) that is stopped is a failed Job, not a halt.
+ *
+ * Until node homes are prepared by chainfleet itself (the network issue), the node container
+ * here runs `cometbft init` and copies a genesis from a ConfigMap before the node's own command.
+ * Only that wrapper is the test's: command, args, env, probes, volumes and init containers are
+ * the manifests' own.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import { UPGRADE_INFO_PATH, adapterFor, upgradeInfoJson } from "../../chains";
+import { exitZeroOnHalt } from "../../chains/halt";
+import { SEI_HALT_EXIT_CODES } from "../../chains/sei";
+import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
+import type { GroupSpec } from "../../lib/groupSpec";
+import { NodeGroupInput, buildNodeGroup } from "../../lib/manifests";
+import { SNAPSHOT_MARKER } from "../../lib/snapshot";
+import { clients, createNamespace, deleteNamespace, requireCluster, waitFor } from "./harness/kube";
+import {
+    HOST_ADDRESS,
+    isReady,
+    onRealNode,
+    podReport,
+    requireRealNode,
+    terminated,
+    waitForPod,
+} from "./harness/realNode";
+import { toolPath } from "./harness/tools";
+
+type Obj = Record<string, unknown>;
+
+const COMETBFT_IMAGE = "cometbft/cometbft:v0.38.19";
+const BUSYBOX_IMAGE = "docker.io/library/busybox:1.36";
+
+/** The test's stand-in for node-home preparation (see the header), then the node's command. */
+const PREPARE = [
+    "set -e",
+    'if [ ! -f "$CMTHOME/config/genesis.json" ]; then',
+    '    cometbft init --home "$CMTHOME" >/dev/null',
+    '    cp /seed/genesis.json "$CMTHOME/config/genesis.json"',
+    '    if [ "$ROLE" = validator ]; then',
+    '        cp /seed/priv_validator_key.json /seed/node_key.json "$CMTHOME/config/"',
+    "    fi",
+    "fi",
+    'exec "$@"',
+].join("\n");
+
+function groupSpec(overrides: Partial<GroupSpec> = {}): GroupSpec {
+    return {
+        replicas: 1,
+        image: COMETBFT_IMAGE,
+        storage: { size: "1Gi" },
+        update: {
+            strategy: "Rolling",
+            caughtUpTolerance: 5,
+            timeouts: { bootstrapSeconds: 600, gateSeconds: 600, switchSeconds: 300 },
+            gate: { rpc: "podProxy", minPeers: 1 },
+        },
+        ...overrides,
+    };
+}
+
+function groupInput(namespace: string, group: string, config: GroupSpec): NodeGroupInput {
+    return {
+        network: "realpods",
+        chain: "cometbft",
+        group,
+        namespace,
+        revision: "r1",
+        pinRevision: false,
+        config,
+        adapter: adapterFor("cometbft"),
+        snapshotImage: BUSYBOX_IMAGE,
+    };
+}
+
+/**
+ * Creates a group's ConfigMap, peer Service and StatefulSet, placed on the real node. `role`
+ * and `seed` feed the PREPARE wrapper; `main: "<sh script>"` replaces the node by that script and
+ * a sleep (for init container tests: the script shows what the init containers left).
+ */
+async function createGroup(
+    input: NodeGroupInput,
+    opts: { role?: "validator" | "full"; main?: "node" | string } = {},
+): Promise<{ pod: string; peerService: string }> {
+    const m = buildNodeGroup(input);
+    const ns = input.namespace;
+    await clients().core.createNamespacedConfigMap({ namespace: ns, body: m.configMap });
+    await clients().core.createNamespacedService({ namespace: ns, body: m.peerService });
+    const sts = structuredClone(m.statefulSet) as { spec: { template: { spec: Obj } } };
+    const pod = sts.spec.template.spec as { containers: Obj[]; volumes: Obj[] };
+    const node = pod.containers[0] as Obj & { command: string[]; args: string[]; env: Obj[] };
+    if (opts.main !== undefined && opts.main !== "node") {
+        Object.assign(node, {
+            command: ["/bin/sh", "-c", `${opts.main}\nexec sleep 3600`],
+            args: [],
+        });
+        delete node.readinessProbe;
+        delete node.livenessProbe;
+        delete node.startupProbe;
+    } else {
+        node.command = ["/bin/sh", "-c", PREPARE, "prepare", ...node.command];
+        node.env = [...node.env, { name: "ROLE", value: opts.role ?? "full" }];
+        // Loopback-only and private addresses are refused by a strict address book.
+        node.env.push({ name: "CMT_P2P_ADDR_BOOK_STRICT", value: "false" });
+        (node.volumeMounts as Obj[]).push({ name: "seed", mountPath: "/seed", readOnly: true });
+        pod.volumes.push({ name: "seed", configMap: { name: "seed" } });
+    }
+    sts.spec.template.spec = onRealNode(pod);
+    await clients().apps.createNamespacedStatefulSet({
+        namespace: ns,
+        body: sts as unknown as V1StatefulSet,
+    });
+    return { pod: `${m.names.statefulSet}-0`, peerService: m.names.peerService };
+}
+
+function sha256(body: Buffer): string {
+    return createHash("sha256").update(body).digest("hex");
+}
+
+/** `latest_block_height` from a CometBFT /status body. */
+function heightOf(status: unknown): number {
+    const s = status as { result?: { sync_info?: { latest_block_height?: string } } };
+    return Number(s.result?.sync_info?.latest_block_height ?? 0);
+}
+
+describe("api: real pods on the real node", function () {
+    this.timeout(600_000);
+    let ns = "";
+    let seedDir = "";
+    let validatorId = "";
+
+    before(async function () {
+        await requireCluster();
+        await requireRealNode(this);
+        ns = await createNamespace("real");
+        // One genesis with one validator; its keys go to the validator pod only.
+        seedDir = fs.mkdtempSync(path.join(os.tmpdir(), "chainfleet-realpods-"));
+        const home = path.join(seedDir, "validator");
+        const cometbft = toolPath("cometbft");
+        execFileSync(cometbft, ["init", "--home", home], { stdio: "ignore" });
+        validatorId = execFileSync(cometbft, ["show-node-id", "--home", home], {
+            encoding: "utf8",
+        }).trim();
+        const file = (name: string) => fs.readFileSync(path.join(home, "config", name), "utf8");
+        await clients().core.createNamespacedConfigMap({
+            namespace: ns,
+            body: {
+                metadata: { name: "seed" },
+                data: {
+                    "genesis.json": file("genesis.json"),
+                    "priv_validator_key.json": file("priv_validator_key.json"),
+                    "node_key.json": file("node_key.json"),
+                },
+            },
+        });
+    });
+
+    after(async () => {
+        if (ns && !process.env.CHAINFLEET_KEEP_NAMESPACES) {
+            await deleteNamespace(ns);
+        }
+        if (seedDir) {
+            fs.rmSync(seedDir, { recursive: true, force: true });
+        }
+    });
+
+    describe("the CometBFT readiness probe: Ready only when in sync", () => {
+        let validatorPod = "";
+        let validatorService = "";
+
+        it("a validator producing blocks gets Ready, and the pod proxy reaches its RPC", async () => {
+            ({ pod: validatorPod, peerService: validatorService } = await createGroup(
+                groupInput(ns, "val", groupSpec()),
+                { role: "validator" },
+            ));
+            await waitForPod(ns, validatorPod, "Ready", isReady, 180_000);
+            const kc = clients().config;
+            const server = kc.getCurrentCluster()?.server ?? "";
+            const url = podProxyUrl(server, ns, validatorPod, 26657, "/status");
+            const status = await fetchJson(url, { kubeConfig: kc, timeoutMs: 10_000 });
+            assert.ok(heightOf(status) > 0, JSON.stringify(status));
+        });
+
+        it("a full node that syncs from the validator by its DNS name gets Ready", async () => {
+            const peer = `${validatorId}@${validatorPod}.${validatorService}.${ns}.svc.cluster.local:26656`;
+            const input = groupInput(
+                ns,
+                "full",
+                groupSpec({ args: ["--p2p.persistent_peers", peer] }),
+            );
+            const { pod } = await createGroup(input, { role: "full" });
+            await waitForPod(ns, pod, "Ready", isReady, 180_000);
+        });
+
+        it("a node with no peer stays unready, and its events say why", async () => {
+            const { pod } = await createGroup(groupInput(ns, "alone", groupSpec()), {
+                role: "full",
+            });
+            // Running, probed at least three times (period 10 s), never Ready.
+            await waitForPod(ns, pod, "running", (p) => p.status?.phase === "Running");
+            await new Promise((r) => setTimeout(r, 35_000));
+            const now = await clients().core.readNamespacedPod({ namespace: ns, name: pod });
+            assert.equal(isReady(now), false, await podReport(ns, pod));
+            const events = await clients().core.listNamespacedEvent({
+                namespace: ns,
+                fieldSelector: `involvedObject.name=${pod}`,
+            });
+            const probeFailures = events.items
+                .filter((e) => e.reason === "Unhealthy")
+                .map((e) => e.message ?? "");
+            assert.ok(
+                probeFailures.some((m) => /readiness: (node is catching up|no block yet)/.test(m)),
+                `no readiness failure with the probe's reason:\n${await podReport(ns, pod)}`,
+            );
+        });
+    });
+    describe("the snapshot restore init container (lib/snapshot-restore.sh in BusyBox)", () => {
+        let server: http.Server | undefined;
+        let base = "";
+        let good = Buffer.alloc(0);
+
+        before(async () => {
+            // A snapshot of a data directory: two stores and a file at the top.
+            const src = fs.mkdtempSync(path.join(os.tmpdir(), "chainfleet-snap-"));
+            fs.mkdirSync(path.join(src, "blockstore.db"));
+            fs.mkdirSync(path.join(src, "state.db"));
+            fs.writeFileSync(
+                path.join(src, "blockstore.db", "000001.ldb"),
+                "blocks\n".repeat(5000),
+            );
+            fs.writeFileSync(path.join(src, "state.db", "000001.ldb"), "state\n");
+            fs.writeFileSync(path.join(src, "priv_validator_state.json"), "{}\n");
+            const archive = path.join(src, "..", `${path.basename(src)}.tar.gz`);
+            execFileSync("tar", ["-czf", archive, "-C", src, "."]);
+            good = fs.readFileSync(archive);
+            fs.rmSync(src, { recursive: true, force: true });
+            fs.rmSync(archive, { force: true });
+            const corrupt = Buffer.from(good);
+            corrupt[corrupt.length >> 1] ^= 0xff;
+            server = http.createServer((req, res) => {
+                if (req.url === "/good.tar.gz" || req.url === "/corrupt.tar.gz") {
+                    res.writeHead(200, { "content-length": good.length });
+                    res.end(req.url === "/good.tar.gz" ? good : corrupt);
+                } else if (req.url === "/truncated.tar.gz") {
+                    // Says the whole length, sends half, hangs up: every attempt breaks off.
+                    res.writeHead(200, { "content-length": good.length });
+                    res.write(good.subarray(0, good.length >> 1), () => res.destroy());
+                } else {
+                    res.writeHead(404).end();
+                }
+            });
+            // The bridge address: reachable from pods, not from outside this host.
+            await new Promise<void>((r) => server!.listen(0, HOST_ADDRESS, r));
+            base = `http://${HOST_ADDRESS}:${(server!.address() as { port: number }).port}`;
+        });
+
+        after(() => server?.close());
+
+        const LIST = "cd /cometbft/data && find . -type f | sort && echo LISTED";
+
+        it("restores a good archive before the node starts, owned by the node's user", async () => {
+            const config = groupSpec({
+                snapshot: { url: `${base}/good.tar.gz`, sha256: sha256(good) },
+            });
+            const { pod } = await createGroup(groupInput(ns, "snap-good", config), {
+                main: `${LIST} && stat -c '%u' blockstore.db/000001.ldb`,
+            });
+            await waitForPod(ns, pod, "running", (p) => p.status?.phase === "Running");
+            const restore = terminated(await readPodOrThrow(ns, pod), "snapshot-restore");
+            assert.equal(restore?.exitCode, 0, await podReport(ns, pod));
+            const listing = await logsUntil(ns, pod, "node", /LISTED/);
+            for (const file of [
+                "./blockstore.db/000001.ldb",
+                "./state.db/000001.ldb",
+                "./priv_validator_state.json",
+                `./${SNAPSHOT_MARKER}`,
+            ]) {
+                assert.ok(listing.split("\n").includes(file), `${file} missing in:\n${listing}`);
+            }
+            assert.match(listing, /LISTED\n10001\n?$/);
+        });
+
+        const bad: [string, string, RegExp][] = [
+            ["a corrupt archive", "corrupt", /sha256 mismatch/],
+            ["a truncated download", "truncated", /sha256 mismatch|downloading .* failed/],
+        ];
+        for (const [name, file, reason] of bad) {
+            it(`stops the pod on ${name}, says why, and restores nothing`, async () => {
+                const config = groupSpec({
+                    snapshot: { url: `${base}/${file}.tar.gz`, sha256: sha256(good) },
+                });
+                const { pod } = await createGroup(groupInput(ns, `snap-${file}`, config), {
+                    main: LIST,
+                });
+                const failed = await waitForPod(
+                    ns,
+                    pod,
+                    "with a failed restore",
+                    (p) => (terminated(p, "snapshot-restore")?.exitCode ?? 0) !== 0,
+                    180_000,
+                );
+                // The node container never started, so nothing read a half-restored directory.
+                const node = failed.status?.containerStatuses?.find((c) => c.name === "node");
+                assert.ok(
+                    !node?.state?.running && !node?.lastState?.terminated,
+                    await podReport(ns, pod),
+                );
+                const log = await logsUntil(ns, pod, "snapshot-restore", reason, true);
+                assert.match(log, reason);
+            });
+        }
+    });
+
+    describe("the upgrade-info init container", () => {
+        it("writes data/upgrade-info.json, and keeps the one a node already has", async () => {
+            const input = {
+                ...groupInput(ns, "upgrade", groupSpec()),
+                upgradeInfo: { name: "v2", height: 120 },
+            };
+            const file = `/cometbft/${UPGRADE_INFO_PATH}`;
+            // The node stand-in shows the file, then replaces it, as a node that reached the
+            // upgrade itself would.
+            const { pod } = await createGroup(input, {
+                main: `cat ${file}; echo; echo SHOWN; printf '%s' '{"name":"own","height":7}' > ${file}`,
+            });
+            await waitForPod(ns, pod, "running", (p) => p.status?.phase === "Running");
+            const first = await logsUntil(ns, pod, "node", /SHOWN/);
+            assert.equal(first.split("\n")[0], upgradeInfoJson("v2", 120));
+            // The StatefulSet brings the pod back on the same volume: the init container runs
+            // again and must leave the node's own file alone.
+            const uid = (await readPodOrThrow(ns, pod)).metadata?.uid;
+            await clients().core.deleteNamespacedPod({
+                namespace: ns,
+                name: pod,
+                gracePeriodSeconds: 0,
+            });
+            await waitForPod(
+                ns,
+                pod,
+                "back and running",
+                (p) => p.metadata?.uid !== uid && p.status?.phase === "Running",
+            );
+            const second = await logsUntil(ns, pod, "node", /SHOWN/);
+            assert.equal(second.split("\n")[0], '{"name":"own","height":7}');
+        });
+    });
+
+    describe("the halt wrapper in a Job (chains/halt.ts)", () => {
+        it("a real node stopped by its pod's deletion fails the Job: a stop is not a halt", async () => {
+            // The Sei adapter's halt codes (0 and 130), around a real CometBFT node.
+            const node = [
+                "/bin/sh",
+                "-c",
+                "cometbft init --home /tmp/h >/dev/null && exec cometbft start --home /tmp/h --proxy_app=kvstore",
+                "node",
+            ];
+            const { command, args } = exitZeroOnHalt(node, SEI_HALT_EXIT_CODES);
+            await clients().batch.createNamespacedJob({
+                namespace: ns,
+                body: {
+                    metadata: { name: "halt" },
+                    spec: {
+                        backoffLimit: 0,
+                        template: {
+                            spec: onRealNode({
+                                restartPolicy: "Never",
+                                terminationGracePeriodSeconds: 20,
+                                containers: [
+                                    { name: "node", image: COMETBFT_IMAGE, command, args },
+                                ],
+                            }),
+                        },
+                    },
+                },
+            });
+            const pods = await clients().core.listNamespacedPod({
+                namespace: ns,
+                labelSelector: "batch.kubernetes.io/job-name=halt",
+            });
+            let pod = pods.items[0]?.metadata?.name ?? "";
+            await waitFor("the halt Job's pod", async () => {
+                const list = await clients().core.listNamespacedPod({
+                    namespace: ns,
+                    labelSelector: "batch.kubernetes.io/job-name=halt",
+                });
+                pod = list.items[0]?.metadata?.name ?? "";
+                return pod !== "";
+            });
+            // Running and committing blocks: then deleted, as an eviction or a drain would.
+            await logsUntil(ns, pod, "node", /./, false, 120_000).catch(() => "");
+            await waitForPod(ns, pod, "running", (p) => p.status?.phase === "Running");
+            await new Promise((r) => setTimeout(r, 3000));
+            await clients().core.deleteNamespacedPod({ namespace: ns, name: pod });
+            let conditions: string[] = [];
+            await waitFor(
+                "the halt Job to finish",
+                async () => {
+                    const job = await clients().batch.readNamespacedJob({
+                        namespace: ns,
+                        name: "halt",
+                    });
+                    conditions = (job.status?.conditions ?? [])
+                        .filter((c) => c.status === "True")
+                        .map((c) => c.type);
+                    return conditions.includes("Complete") || conditions.includes("Failed");
+                },
+                120_000,
+            );
+            assert.ok(
+                conditions.includes("Failed") && !conditions.includes("Complete"),
+                `Job conditions: ${conditions.join(", ")}`,
+            );
+        });
+    });
+});
+
+async function readPodOrThrow(namespace: string, name: string): Promise<V1Pod> {
+    return clients().core.readNamespacedPod({ namespace, name });
+}
+
+/** The container's log once it matches `pattern` (the previous run's with `previous`). */
+async function logsUntil(
+    namespace: string,
+    pod: string,
+    container: string,
+    pattern: RegExp,
+    previous = false,
+    timeoutMs = 120_000,
+): Promise<string> {
+    let text = "";
+    try {
+        await waitFor(
+            `${container} log of ${namespace}/${pod} to match ${pattern}`,
+            async () => {
+                for (const prev of previous ? [false, true] : [false]) {
+                    try {
+                        text = String(
+                            await clients().core.readNamespacedPodLog({
+                                namespace,
+                                name: pod,
+                                container,
+                                previous: prev,
+                            }),
+                        );
+                    } catch {
+                        text = "";
+                    }
+                    if (pattern.test(text)) {
+                        return true;
+                    }
+                }
+                return false;
+            },
+            timeoutMs,
+        );
+    } catch (err) {
+        throw new Error(`${(err as Error).message}\n${await podReport(namespace, pod)}`);
+    }
+    return text;
+}
