@@ -15,6 +15,8 @@ export const REAL_NODE = "chainfleet-node";
 export const REAL_NODE_TAINT = "chainfleet.io/real-node";
 /** The host, as pods see it (the bridge's address; also the node IP and the cluster DNS). */
 export const HOST_ADDRESS = "10.244.0.1";
+/** The node's containerd (scripts/cluster/node.sh). */
+export const CONTAINERD_SOCKET = "/run/chainfleet/containerd.sock";
 
 /** True when the real node is Ready. */
 export async function realNodeReady(): Promise<boolean> {

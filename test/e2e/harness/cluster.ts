@@ -12,7 +12,9 @@ import type {
     V1Pod,
     V1Service,
 } from "@kubernetes/client-node";
+import { execFileSync } from "node:child_process";
 import { KubeClients, isNotFound, kubeClients } from "../../../kube/kube";
+import { CONTAINERD_SOCKET, REAL_NODE, podReport } from "../../api/harness/realNode";
 import { LABEL } from "../../../lib/labels";
 import { WatchedList } from "../../../kube/watch";
 
@@ -380,6 +382,28 @@ export async function describeNamespace(namespace: string, eventCount = 40): Pro
                 `failed=${j.status?.failed ?? 0} conditions=${(j.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(",")}`,
         ),
     );
+    // Pods that ran for real: their containers' logs (current and previous), their events and
+    // what the container runtime holds for them; and the real node's own state and events.
+    const real = (await pods(namespace).catch(() => [])).filter(
+        (p) => p.spec?.nodeName === REAL_NODE,
+    );
+    for (const p of real) {
+        lines.push(await podReport(namespace, p.metadata?.name ?? ""));
+    }
+    if (real.length > 0) {
+        await section(`node ${REAL_NODE}`, async () => {
+            const node = await k.core.readNode({ name: REAL_NODE });
+            const events = await k.core.listNamespacedEvent({
+                namespace: "default",
+                fieldSelector: `involvedObject.kind=Node,involvedObject.name=${REAL_NODE}`,
+            });
+            return [
+                `conditions ${(node.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`).join(",")}`,
+                ...events.items.slice(-10).map((e) => `event ${e.type} ${e.reason}: ${e.message}`),
+                ...runtimeView(real.flatMap((p) => containerIds(p))),
+            ];
+        });
+    }
     await section(`events (latest ${eventCount})`, async () =>
         (await k.core.listNamespacedEvent({ namespace })).items
             .sort((a, b) => eventTime(a) - eventTime(b))
@@ -396,4 +420,27 @@ export async function describeNamespace(namespace: string, eventCount = 40): Pro
 function eventTime(e: CoreV1Event): number {
     const t = e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp;
     return t ? new Date(t as unknown as string).getTime() : 0;
+}
+
+function containerIds(pod: V1Pod): string[] {
+    return [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
+        .map((c) => c.containerID?.replace(/^containerd:\/\//, "") ?? "")
+        .filter((id) => id !== "");
+}
+
+/** containerd's own view of the given containers (`ctr tasks ls` on the node's socket). */
+function runtimeView(ids: string[]): string[] {
+    try {
+        const out = execFileSync(
+            "ctr",
+            ["--address", CONTAINERD_SOCKET, "-n", "k8s.io", "tasks", "ls"],
+            { encoding: "utf8", timeout: 10_000 },
+        );
+        const rows = out.split("\n").filter((l) => ids.some((id) => l.startsWith(id)));
+        return rows.length
+            ? rows.map((r) => `runtime task ${r}`)
+            : ["runtime: no task left for these containers"];
+    } catch (err) {
+        return [`runtime: unavailable (${(err as Error).message.split("\n")[0]})`];
+    }
 }
