@@ -27,11 +27,19 @@ import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { UPGRADE_INFO_PATH, adapterFor, upgradeInfoJson } from "../../chains";
 import { exitZeroOnHalt } from "../../chains/halt";
 import { SEI_HALT_EXIT_CODES } from "../../chains/sei";
+import { HeightGateInputs, HeightGateOutputs, heightGateProvider } from "../../dynamic-providers";
 import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
 import type { GroupSpec } from "../../lib/groupSpec";
 import { NodeGroupInput, buildNodeGroup } from "../../lib/manifests";
 import { SNAPSHOT_MARKER } from "../../lib/snapshot";
-import { clients, createNamespace, deleteNamespace, requireCluster, waitFor } from "./harness/kube";
+import {
+    clients,
+    createNamespace,
+    deleteNamespace,
+    kubeAccess,
+    requireCluster,
+    waitFor,
+} from "./harness/kube";
 import {
     HOST_ADDRESS,
     isReady,
@@ -98,7 +106,7 @@ function groupInput(namespace: string, group: string, config: GroupSpec): NodeGr
 async function createGroup(
     input: NodeGroupInput,
     opts: { role?: "validator" | "full"; main?: "node" | string } = {},
-): Promise<{ pod: string; peerService: string }> {
+): Promise<{ pod: string; peerService: string; selector: Record<string, string> }> {
     const m = buildNodeGroup(input);
     const ns = input.namespace;
     await clients().core.createNamespacedConfigMap({ namespace: ns, body: m.configMap });
@@ -127,7 +135,11 @@ async function createGroup(
         namespace: ns,
         body: sts as unknown as V1StatefulSet,
     });
-    return { pod: `${m.names.statefulSet}-0`, peerService: m.names.peerService };
+    return {
+        pod: `${m.names.statefulSet}-0`,
+        peerService: m.names.peerService,
+        selector: m.selector,
+    };
 }
 
 function sha256(body: Buffer): string {
@@ -184,12 +196,16 @@ describe("api: real pods on the real node", function () {
     describe("the CometBFT readiness probe: Ready only when in sync", () => {
         let validatorPod = "";
         let validatorService = "";
+        let validatorSelector: Record<string, string> = {};
+        let fullSelector: Record<string, string> = {};
+        let aloneSelector: Record<string, string> = {};
 
         it("a validator producing blocks gets Ready, and the pod proxy reaches its RPC", async () => {
-            ({ pod: validatorPod, peerService: validatorService } = await createGroup(
-                groupInput(ns, "val", groupSpec()),
-                { role: "validator" },
-            ));
+            ({
+                pod: validatorPod,
+                peerService: validatorService,
+                selector: validatorSelector,
+            } = await createGroup(groupInput(ns, "val", groupSpec()), { role: "validator" }));
             await waitForPod(ns, validatorPod, "Ready", isReady, 180_000);
             const kc = clients().config;
             const server = kc.getCurrentCluster()?.server ?? "";
@@ -205,14 +221,16 @@ describe("api: real pods on the real node", function () {
                 "full",
                 groupSpec({ args: ["--p2p.persistent_peers", peer] }),
             );
-            const { pod } = await createGroup(input, { role: "full" });
+            const { pod, selector } = await createGroup(input, { role: "full" });
+            fullSelector = selector;
             await waitForPod(ns, pod, "Ready", isReady, 180_000);
         });
 
         it("a node with no peer stays unready, and its events say why", async () => {
-            const { pod } = await createGroup(groupInput(ns, "alone", groupSpec()), {
+            const { pod, selector } = await createGroup(groupInput(ns, "alone", groupSpec()), {
                 role: "full",
             });
+            aloneSelector = selector;
             // Running, probed at least three times (period 10 s), never Ready.
             await waitForPod(ns, pod, "running", (p) => p.status?.phase === "Running");
             await new Promise((r) => setTimeout(r, 35_000));
@@ -230,7 +248,48 @@ describe("api: real pods on the real node", function () {
                 `no readiness failure with the probe's reason:\n${await podReport(ns, pod)}`,
             );
         });
+
+        // The gate as users run it: podProxy, the default (config/schema.ts), against real pods.
+        const gate = async (entrantSelector: Record<string, string>, deadlineSeconds: number) => {
+            const raw = {
+                ...kubeAccess(),
+                namespace: ns,
+                chain: "cometbft",
+                mode: "caughtUp",
+                entrantSelector,
+                incumbentSelector: validatorSelector,
+                replicas: 1,
+                rpcMode: "podProxy",
+                deadlineSeconds,
+                tolerance: 5,
+                minPeers: 1,
+                pollIntervalMs: 1000,
+            };
+            const { inputs, failures } = await heightGateProvider.check!(
+                {} as HeightGateInputs,
+                raw as unknown as HeightGateInputs,
+            );
+            assert.deepEqual(failures, []);
+            return (await heightGateProvider.create(inputs as HeightGateInputs))
+                .outs as HeightGateOutputs;
+        };
+
+        it("the height gate, through the pod proxy, passes the synced full node", async () => {
+            const outs = await gate(fullSelector, 120);
+            assert.match(outs.reason, /all 1 entrants caught up/);
+            const [height] = Object.values(outs.heights);
+            assert.ok(height > 0 && outs.referenceHeight - height <= 5, JSON.stringify(outs));
+        });
+
+        it("the height gate, through the pod proxy, fails the node with no peer in time", async () => {
+            await assert.rejects(gate(aloneSelector, 5), (err: Error) => {
+                assert.match(err.message, /did not pass within deadlineSeconds=5/);
+                assert.match(err.message, /Nothing was changed/);
+                return true;
+            });
+        });
     });
+
     describe("the snapshot restore init container (lib/snapshot-restore.sh in BusyBox)", () => {
         let server: http.Server | undefined;
         let base = "";
