@@ -44,10 +44,12 @@ export CHAINFLEET_PULUMI_BIN="$CHAINFLEET_TOOLS/pulumi-$PULUMI_VERSION/bin"
 # Not the Kubernetes provider's bin dir: tools.sh installs that plugin into $PULUMI_HOME, and
 # the CLI warns about every plugin it finds on PATH instead.
 for _cf_dir in \
+    "$CHAINFLEET_TOOLS/coredns-$COREDNS_VERSION/bin" \
     "$CHAINFLEET_TOOLS/cometbft-$COMETBFT_VERSION/bin" \
     "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin" \
     "$CHAINFLEET_PULUMI_BIN" \
     "$CHAINFLEET_TOOLS/kwok-$KWOK_VERSION/bin" \
+    "$CHAINFLEET_TOOLS/kubelet-$KUBERNETES_VERSION/bin" \
     "$CHAINFLEET_TOOLS/provisioner-$CHAINFLEET_PROVISIONER_KEY/bin" \
     "$CHAINFLEET_TOOLS/kubernetes-$KUBERNETES_VERSION/bin" \
     "$CHAINFLEET_TOOLS/etcd-$ETCD_VERSION/bin"; do

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the pinned toolchain that the api and e2e tiers need (etcd, the Kubernetes control
 # plane, kwok, the Pulumi CLI with its Node.js language host, the Kubernetes provider plugin,
-# CometBFT) from the Go module proxy, through the wrapper modules under tools/.
+# CometBFT), and what a real Kubernetes node needs (kubelet, kube-proxy, CoreDNS), from the
+# Go module proxy, through the wrapper modules under tools/.
 #
 # Usage: scripts/tools.sh [--force] [piece...]     (npm run tools)
-#   pieces: etcd kubernetes provisioner kwok pulumi pulumi-language-nodejs pulumi-kubernetes
-#           cometbft (default: all, in that order: the cluster first, then Pulumi)
+#   pieces: etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs
+#           pulumi-kubernetes cometbft coredns (default: all, in that order: the cluster
+#           first, then Pulumi)
 #   --force rebuilds the named pieces even when cached.
 #
 # Each piece is built once into ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<piece>-<version>/
@@ -24,7 +26,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/env.sh
 . "$ROOT/scripts/env.sh"
 
-ALL_PIECES=(etcd kubernetes provisioner kwok pulumi pulumi-language-nodejs pulumi-kubernetes cometbft)
+ALL_PIECES=(etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs pulumi-kubernetes cometbft coredns)
 
 # Go settings for reproducible, readonly builds: the wrappers' committed go.sum is the
 # source of truth (no sumdb look-ups, no go.mod edits). Parallelism is Go's default
@@ -52,11 +54,13 @@ piece_version() {
     etcd) echo "$ETCD_VERSION" ;;
     kubernetes) echo "$KUBERNETES_VERSION" ;;
     provisioner) echo "$CHAINFLEET_PROVISIONER_KEY" ;;
+    kubelet) echo "$KUBERNETES_VERSION" ;;
     kwok) echo "$KWOK_VERSION" ;;
     pulumi) echo "$PULUMI_VERSION" ;;
     pulumi-language-nodejs) echo "$PULUMI_LANGUAGE_NODEJS_VERSION" ;;
     pulumi-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
     cometbft) echo "$COMETBFT_VERSION" ;;
+    coredns) echo "$COREDNS_VERSION" ;;
     *) die "unknown piece '$1' (known: ${ALL_PIECES[*]})" ;;
     esac
 }
@@ -69,11 +73,11 @@ build_etcd() {
     (cd "$ROOT/tools/etcd" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/etcd" .)
 }
 
-build_kubernetes() {
-    check_pin kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
-    # Without these the binaries report v0.0.0-master, and the Pulumi Kubernetes provider
-    # refuses a cluster older than v1.13. The same variables exist in client-go (kubectl's
-    # client version), as the upstream build sets both.
+# The ldflags of every k8s.io/kubernetes binary (pieces kubernetes and kubelet). Without the
+# version variables the binaries report v0.0.0-master, and the Pulumi Kubernetes provider
+# refuses a cluster older than v1.13. The same variables exist in client-go (kubectl's
+# client version), as the upstream build sets both.
+kubernetes_ld() {
     local v=$KUBERNETES_VERSION major minor ld="-s -w" pkg
     major=${v#v}; major=${major%%.*}
     minor=${v#v*.}; minor=${minor%%.*}
@@ -81,9 +85,14 @@ build_kubernetes() {
         ld+=" -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor"
         ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
     done
+    echo "$ld"
+}
+
+build_kubernetes() {
+    check_pin kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
     # One go build for all four: their shared packages compile once either way (build cache),
     # but together the go command links one binary while it still compiles for the others.
-    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "$ld" -o "$1/bin/" \
+    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "$(kubernetes_ld)" -o "$1/bin/" \
         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
         k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubectl)
 }
@@ -92,6 +101,15 @@ build_provisioner() {
     # The local cluster's PersistentVolume provisioner (ours, tools/kubernetes/provisioner):
     # built in the kubernetes wrapper so it shares that module's client-go.
     (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/chainfleet-provisioner" ./provisioner)
+}
+
+build_kubelet() {
+    # A real node's binaries, from the same wrapper and version as the control plane. A piece
+    # of its own (not two more binaries of kubernetes): caches that already hold
+    # kubernetes-<version> would otherwise be reused without them.
+    check_pin kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
+    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "$(kubernetes_ld)" -o "$1/bin/" \
+        k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-proxy)
 }
 
 build_kwok() {
@@ -149,6 +167,15 @@ build_cometbft() {
     (cd "$ROOT/tools/cometbft" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/cometbft" github.com/cometbft/cometbft/cmd/cometbft)
 }
 
+build_coredns() {
+    check_pin coredns github.com/coredns/coredns "$COREDNS_VERSION"
+    # CoreDNS's version is a constant (coremain.CoreVersion); upstream's Makefile sets GitCommit
+    # to `git describe --dirty --always`, which at a release tag is the tag itself.
+    (cd "$ROOT/tools/coredns" && "${GO_BUILD[@]}" \
+        -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+        -o "$1/bin/coredns" .)
+}
+
 # --- driver --------------------------------------------------------------------------------
 
 # On a fresh machine every wrapper first downloads its modules, which waits on the network
@@ -158,7 +185,10 @@ build_cometbft() {
 prefetch_modules() {
     local piece wrapper
     for piece in "$@"; do
-        [[ $piece == provisioner ]] && wrapper=kubernetes || wrapper=$piece
+        case $piece in
+        provisioner | kubelet) wrapper=kubernetes ;;
+        *) wrapper=$piece ;;
+        esac
         [[ -f "$CHAINFLEET_TOOLS/$piece-$(piece_version "$piece")/.complete" && $FORCE != *" $piece "* ]] && continue
         (cd "$ROOT/tools/$wrapper" && nice go mod download) >/dev/null 2>&1 &
     done

@@ -8,6 +8,8 @@
 # Why these versions (the Go module proxy this project can reach serves only some of them):
 # - etcd v3.6.8: the release k8s.io/kubernetes v1.36.3 requires for its etcd client.
 # - kubernetes v1.36.3: newest 1.36 patch on the proxy; kwok v0.8.0 is built on 1.36 libraries.
+#   Also the key of the piece kubelet (kubelet and kube-proxy, same wrapper). Not 1.37 yet:
+#   kubelet 1.37 drops containerd 1.6 (1.36 already reports kubelet_cri_losing_support).
 # - kwok v0.8.0: newest release.
 # - pulumi v3.259.0: pkg/v3 v3.260.0's zip is refused by the proxy; v3.259.0 is the newest
 #   tag it serves whole. @pulumi/pulumi in package.json should match (3.259.0).
@@ -16,6 +18,8 @@
 # - pulumi-kubernetes v4.25.0: the only release tag whose provider/v4 pseudo-version the
 #   proxy serves. @pulumi/kubernetes in package.json must be 4.25.0 to match this plugin.
 # - cometbft v0.38.19: the v0.38 line Cosmos chains (Sei) run.
+# - coredns v1.15.0: newest release on the proxy (`go list -m -versions`); its go.mod asks
+#   for Go 1.26.0, which the toolchain here has (1.26.8), and it builds with it.
 # shellcheck disable=SC2034  # the variables are used by the scripts that source this file
 ETCD_VERSION=v3.6.8
 KUBERNETES_VERSION=v1.36.3
@@ -24,3 +28,4 @@ PULUMI_VERSION=v3.259.0
 PULUMI_LANGUAGE_NODEJS_VERSION=v3.188.0
 PULUMI_KUBERNETES_VERSION=v4.25.0
 COMETBFT_VERSION=v0.38.19
+COREDNS_VERSION=v1.15.0
