@@ -20,6 +20,14 @@
 # - cometbft v0.38.19: the v0.38 line Cosmos chains (Sei) run.
 # - coredns v1.15.0: newest release on the proxy (`go list -m -versions`); its go.mod asks
 #   for Go 1.26.0, which the toolchain here has (1.26.8), and it builds with it.
+# - kubelet and kube-proxy: KUBERNETES_VERSION, like the control plane (one wrapper module).
+#
+# Not built here: the real node's container runtime and network come from Debian bookworm's
+# packages (scripts/setup.sh): containerd 1.6.20, runc 1.1.5, containernetworking-plugins 1.1.1.
+# kubelet 1.36 accepts containerd 1.6 (it falls back from the RuntimeConfig RPC to the
+# configured cgroupfs driver) but flags it kubelet_cri_losing_support{version="1.37.0"}: moving
+# to Kubernetes 1.37 means building containerd 2.x from the proxy (v2.4.2 was tried and works,
+# ../shared/research/real-node.md).
 # shellcheck disable=SC2034  # the variables are used by the scripts that source this file
 ETCD_VERSION=v3.6.8
 KUBERNETES_VERSION=v1.36.3
