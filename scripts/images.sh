@@ -175,7 +175,7 @@ monitor_context() { # <out.tar>
     (
         cd "$ROOT"
         git ls-files -z --cached --others --exclude-standard -- "${pathspecs[@]}" |
-            sort -zu | while IFS= read -r -d '' f; do [[ -f $f ]] && printf '%s\0' "$f"; done |
+            sort -zu | while IFS= read -r -d '' f; do if [[ -f $f ]]; then printf '%s\0' "$f"; fi; done |
             tar --null -T - --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf "$1"
     )
 }
@@ -444,7 +444,7 @@ ensure_docker() {
             (
                 for fd in "/proc/$BASHPID/fd"/*; do
                     fd=${fd##*/}
-                    ((fd > 2)) && eval "exec $fd>&-"
+                    if ((fd > 2)); then eval "exec $fd>&-"; fi
                 done
                 exec setsid dockerd --host "$DEFAULT_DOCKER_HOST" \
                     --data-root "$CHAINFLEET_CACHE/docker" --exec-root "$RUN_DIR/docker-exec" \
@@ -514,6 +514,10 @@ build_image() {
     [[ $(id -u) == 0 ]] || die "building images needs root (dockerd, file owners)"
     log "$img $key: building ($names) ..."
     ensure_docker
+    local old old_ids=()
+    for old in "$IMAGES_DIR/$img"-*.complete; do
+        if [[ -f $old ]]; then old_ids+=("$(marker_field "$old" id)"); fi
+    done
     rm -rf "$IMAGES_DIR/.build-$img".*
     tmp=$(mktemp -d "$IMAGES_DIR/.build-$img.XXXXXX")
     "build_$img" "$tmp" "$tmp/image.tar" "$names" "$key" "$img"
@@ -524,10 +528,9 @@ build_image() {
     size=$(du -m --apparent-size "$out.tar" | cut -f1)
     printf '%s\n' "key=$key" "names=$names" "id=$id" "seconds=$elapsed" "size_mb=$size" \
         "built=$(date -u +%FT%TZ)" >"$out.complete"
-    # Older builds of this image: their files, and in the daemon their images (untagged now).
-    local old
-    for old in "$IMAGES_DIR/$img"-*.complete; do
-        [[ $old == "$out.complete" ]] || docker rmi "$(marker_field "$old" id)" >/dev/null 2>&1 || true
+    # Earlier builds of this image: their files, and in the daemon their images (untagged now).
+    for old in "${old_ids[@]}"; do
+        [[ $old == "$id" ]] || docker rmi "$old" >/dev/null 2>&1 || true
     done
     find "$IMAGES_DIR" -maxdepth 1 -name "$img-*" ! -name "$img-$key.*" -delete
     exec {lock}>&-
