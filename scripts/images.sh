@@ -472,7 +472,14 @@ stop_docker() {
     fi
     kill -TERM "$pid"
     for ((i = 0; i < 60; i++)); do
-        kill -0 "$pid" 2>/dev/null || { log "dockerd ($pid) stopped"; return; }
+        if ! kill -0 "$pid" 2>/dev/null; then
+            # The network namespace mount dockerd keeps for its next start.
+            if grep -q " $RUN_DIR/docker-exec/netns/default " /proc/mounts; then
+                umount "$RUN_DIR/docker-exec/netns/default" || true
+            fi
+            log "dockerd ($pid) stopped"
+            return
+        fi
         sleep 0.5
     done
     die "dockerd ($pid) did not stop within 30s"
