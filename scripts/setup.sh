@@ -15,8 +15,10 @@ cd "$(dirname "$0")/.."
 #   iptables, conntrack     kube-proxy's Service rules, and the kubelet's own chains
 #   docker.io               builds the images the real node runs (scripts/images.sh; nothing can
 #                           be pulled here) and the bootstrap monitor's image from monitor/Dockerfile
+#   jq                      goes into the CometBFT image, as in the official one (with curl)
+#   shellcheck              lints the shell scripts in .ci/run
 PACKAGES=(curl ca-certificates wget busybox openssl lz4 docker-registry
-    containerd runc containernetworking-plugins iptables conntrack docker.io)
+    containerd runc containernetworking-plugins iptables conntrack docker.io jq shellcheck)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
