@@ -241,7 +241,7 @@ node_up() {
     start containerd --config "$NODE_DIR/containerd.toml" --log-level warn
     wait_for containerd containerd_ok
     # The images pods use (pause first of all): built once, cached, imported when missing.
-    "$ROOT/scripts/images.sh" import
+    "$ROOT/scripts/images.sh" import pause busybox cometbft cometbft-next
 
     start kubelet --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$NODE_DIR/kubelet.kubeconfig" \
         --root-dir "$KUBELET_ROOT" --cert-dir "$KUBELET_ROOT/pki" \
@@ -365,6 +365,8 @@ node_down() {
     # shellcheck disable=SC2086  # one pid per word
     [[ -n $shims ]] && stop_pids shims $shims
     node_cleanup_host
+    # The Docker engine scripts/images.sh may have started for builds (its own containerd too).
+    "$ROOT/scripts/images.sh" stop >/dev/null 2>&1 || true
     local left
     left=$(node_leftovers)
     [[ -z $left ]] || log "warning: left behind by the real node:"$'\n'"$left"
