@@ -69,10 +69,18 @@ const PREPARE = [
     'exec "$@"',
 ].join("\n");
 
+/**
+ * A one-replica CometBFT group. CometBFT alone has no application: `--proxy_app=kvstore` runs
+ * its built-in one (the default, tcp://127.0.0.1:26658, waits for an external app forever).
+ * Requests are small: the real node has 2 cores, and the default (500m) would fit 4 pods.
+ */
 function groupSpec(overrides: Partial<GroupSpec> = {}): GroupSpec {
+    const { args = [], ...rest } = overrides;
     return {
         replicas: 1,
         image: COMETBFT_IMAGE,
+        args: ["--proxy_app=kvstore", ...args],
+        resources: { requests: { cpu: "10m", memory: "64Mi" } },
         storage: { size: "1Gi" },
         update: {
             strategy: "Rolling",
@@ -80,7 +88,7 @@ function groupSpec(overrides: Partial<GroupSpec> = {}): GroupSpec {
             timeouts: { bootstrapSeconds: 600, gateSeconds: 600, switchSeconds: 300 },
             gate: { rpc: "podProxy", minPeers: 1 },
         },
-        ...overrides,
+        ...rest,
     };
 }
 
@@ -260,6 +268,7 @@ describe("api: real pods on the real node", function () {
                 incumbentSelector: validatorSelector,
                 replicas: 1,
                 rpcMode: "podProxy",
+                rpcPort: 26657,
                 deadlineSeconds,
                 tolerance: 5,
                 minPeers: 1,
