@@ -432,7 +432,9 @@ describe("api: real pods on the real node", function () {
 
     describe("the halt wrapper in a Job (chains/halt.ts)", () => {
         it("a real node stopped by its pod's deletion fails the Job: a stop is not a halt", async () => {
-            // The Sei adapter's halt codes (0 and 130), around a real CometBFT node.
+            // The Sei adapter's halt codes (0 and 130), around a real CometBFT node, which like
+            // seid exits 0 on SIGTERM (cometbft libs/os TrapSignal calls os.Exit(0); checked
+            // here): without the wrapper's stop check, this Job would be Complete.
             const node = [
                 "/bin/sh",
                 "-c",
