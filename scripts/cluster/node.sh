@@ -314,15 +314,16 @@ node_cleanup_iptables() {
     for ipt in iptables ip6tables; do
         command -v "$ipt" >/dev/null || continue
         for table in filter nat mangle; do
-            "$ipt" -t "$table" -S 2>/dev/null | grep -E '^-A .* -j KUBE-' | grep -vE '^-A KUBE-' |
+            # (grep finds nothing on a clean host: not an error.)
+            { "$ipt" -t "$table" -S 2>/dev/null | grep -E '^-A .* -j KUBE-' | grep -vE '^-A KUBE-' || true; } |
                 while read -r rule; do
                     # shellcheck disable=SC2086  # the rule's words are separate arguments
                     eval "$ipt -t $table ${rule/-A/-D}" 2>/dev/null || true
                 done
-            for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '/^-N KUBE-/ {print $2}'); do
+            for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '/^-N KUBE-/ {print $2}' || true); do
                 "$ipt" -t "$table" -F "$chain" 2>/dev/null || true
             done
-            for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '/^-N KUBE-/ {print $2}'); do
+            for chain in $("$ipt" -t "$table" -S 2>/dev/null | awk '/^-N KUBE-/ {print $2}' || true); do
                 "$ipt" -t "$table" -X "$chain" 2>/dev/null || true
             done
         done
@@ -332,14 +333,14 @@ node_cleanup_iptables() {
 # Leftovers `down` could not remove, one line each; empty when the host is clean.
 node_leftovers() {
     local pid
-    for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev/null); do
+    for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev/null || true); do
         echo "process: shim $pid"
     done
     awk -v a="$KUBELET_ROOT" -v b="$NODE_DIR/containerd" 'index($5, a) == 1 || index($5, b) == 1 { print "mount: " $5 }' /proc/self/mountinfo
     ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && echo "link: $NODE_BRIDGE"
     local ns
     for ns in /run/netns/cni-*; do [[ -e $ns ]] && echo "netns: $ns"; done
-    iptables-save 2>/dev/null | grep -E '^(:KUBE-|-A .*KUBE-)' | head -3 | sed 's/^/iptables: /'
+    { iptables-save 2>/dev/null | grep -E '^(:KUBE-|-A .*KUBE-)' || true; } | head -3 | sed 's/^/iptables: /'
     true
 }
 
