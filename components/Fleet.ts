@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
 import type { KubeAccessInputs } from "../dynamic-providers";
 import type { Incumbent } from "../lib/plan";
+import { fleetGroupArgs } from "../lib/planGroup";
 import type { PreprodPlan } from "../lib/preprod";
 import { BootstrapTest } from "./BootstrapTest";
 import { NodeDeployment } from "./NodeDeployment";
@@ -37,20 +38,16 @@ export class Fleet extends pulumi.ComponentResource {
             { parent: this },
         );
         this.deployments = {};
-        for (const [group, groupConfig] of Object.entries(config.groups)) {
-            this.deployments[group] = new NodeDeployment(
-                `${name}-${group}`,
-                {
-                    network: config.network,
-                    namespace,
-                    chain: config.chain,
-                    group,
-                    config: groupConfig,
-                    incumbent: args.incumbents?.[group],
-                    kube: args.kube,
-                    cohort: args.preprod?.groups[group],
-                    snapshotImage: config.snapshotImage,
-                },
+        // The same arguments as `npm run plan` describes (lib/planGroup.ts fleetGroupArgs).
+        for (const { name: child, ...group } of fleetGroupArgs(
+            name,
+            config,
+            args.incumbents,
+            args.preprod,
+        )) {
+            this.deployments[group.group] = new NodeDeployment(
+                child,
+                { ...group, config: config.groups[group.group], kube: args.kube },
                 { parent: this, dependsOn: [this.namespace] },
             );
         }

@@ -33,11 +33,17 @@ export interface GroupNames {
  * revision, so entrant and incumbent never collide.
  */
 export function groupNames(group: string, revision?: string): GroupNames {
-    const statefulSet = revision ? `${group}-${revision}` : group;
+    return {
+        ...setObjectNames(revision ? `${group}-${revision}` : group),
+        stableService: group,
+    };
+}
+
+/** The names of the objects of the node set whose StatefulSet is `statefulSet`. */
+export function setObjectNames(statefulSet: string): Omit<GroupNames, "stableService"> {
     return {
         statefulSet,
         peerService: `${statefulSet}-peers`,
-        stableService: group,
         configMap: `${statefulSet}-config`,
         podDisruptionBudget: statefulSet,
         pod: (ordinal) => `${statefulSet}-${ordinal}`,

@@ -122,6 +122,39 @@ export interface GroupPlan {
     problems: string[];
 }
 
+/** What the groups' plans read of a stack's config (config/schema.ts StackConfig is one). */
+export interface FleetSpec {
+    network: string;
+    namespace?: string;
+    chain: ChainKind;
+    groups: Record<string, GroupSpec>;
+    snapshotImage?: string;
+}
+
+/**
+ * The planGroup arguments of every group of the fleet `fleetName`, in config order. `pulumi up`
+ * declares these (components/Fleet.ts) and `npm run plan` describes them (lib/readablePlan.ts),
+ * so the two cannot plan a group differently.
+ */
+export function fleetGroupArgs(
+    fleetName: string,
+    fleet: FleetSpec,
+    incumbents: Record<string, Incumbent | undefined> = {},
+    preprod?: { groups: Record<string, GroupCohort> },
+): GroupPlanArgs[] {
+    return Object.entries(fleet.groups).map(([group, config]) => ({
+        name: `${fleetName}-${group}`,
+        network: fleet.network,
+        namespace: fleet.namespace ?? fleet.network,
+        chain: fleet.chain,
+        group,
+        config,
+        incumbent: incumbents[group],
+        cohort: preprod?.groups[group],
+        snapshotImage: fleet.snapshotImage,
+    }));
+}
+
 export function planGroup(args: GroupPlanArgs): GroupPlan {
     const { name, incumbent, cohort } = args;
     // The cohort's nodes come out of the group's own count.
