@@ -45,6 +45,20 @@ describe("example deploy pipelines (examples/ci/)", () => {
             assert.match(comment.with.script, /preview\.txt/);
         });
 
+        it("posts the readable plan, as text and JSON, before the preview", () => {
+            const ids = preview.steps.map((s: any) => s.id);
+            assert.ok(ids.indexOf("plan") >= 0 && ids.indexOf("plan") < ids.indexOf("preview"));
+            const plan = preview.steps.find((s: any) => s.id === "plan");
+            assert.match(plan.run, /npm run --silent plan -- -s "\$STACK" 2>&1 \| tee .*plan\.txt/);
+            assert.match(plan.run, /npm run --silent plan -- -s "\$STACK" --json > .*plan\.json/);
+            const comment = preview.steps.find((s: any) =>
+                String(s.uses).startsWith("actions/github-script"),
+            );
+            assert.match(comment.if, /steps\.plan\.outcome/, "a failed plan must still be posted");
+            assert.match(comment.with.script, /plan\.txt/);
+            assert.match(comment.with.script, /plan\.json/);
+        });
+
         it("deploys only on a push to main, one run per stack, never cancelled", () => {
             assert.deepEqual(wf.on.push.branches, ["main"]);
             assert.equal(
@@ -97,6 +111,11 @@ describe("example deploy pipelines (examples/ci/)", () => {
             assert.match(ci.preview.rules[0].if, /merge_request_event/);
             assert.match(ci.preview.script.join("\n"), /pulumi preview --stack "\$STACK"/);
             assert.match(ci.preview.after_script.join("\n"), /merge_requests\/.*\/notes/);
+            const script = ci.preview.script.join("\n");
+            assert.match(script, /npm run --silent plan -- -s "\$STACK" 2>&1 \| tee plan\.txt/);
+            assert.match(script, /npm run --silent plan -- -s "\$STACK" --json > plan\.json/);
+            assert.ok(script.indexOf("plan.json") < script.indexOf("pulumi preview"));
+            assert.match(ci.preview.after_script.join("\n"), /plan\.txt[\s\S]*plan\.json/);
             assert.match(ci.deploy.rules[0].if, /\$CI_COMMIT_BRANCH == \$CI_DEFAULT_BRANCH/);
             assert.match(ci.deploy.script.join("\n"), /pulumi up --stack "\$STACK" --yes/);
             assert.equal(ci.deploy.resource_group, "chainfleet-$STACK");
