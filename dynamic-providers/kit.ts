@@ -15,6 +15,7 @@
  * Pulumi values and zod; the resource half runs in the program only.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { explainForbiddenInChain } from "../lib/forbidden";
 import {
     InputChecker,
     KubeAccessInputs,
@@ -116,15 +117,29 @@ export function defineProvider<I extends ProviderInputs, R extends object, A>(
             const diff = isRecord ? diffRecord : diffInputs;
             return diff(olds as unknown as Obj, news as unknown as Obj, spec.triggers as string[]);
         },
+        // A 403 anywhere below becomes the permission the deploying identity lacks (the
+        // original error is its cause): a deploy job's log then says what to grant.
         async create(inputs) {
-            return { id: spec.id(inputs), outs: await runAndReturn(inputs) };
+            try {
+                return { id: spec.id(inputs), outs: await runAndReturn(inputs) };
+            } catch (err) {
+                throw explainForbiddenInChain(err);
+            }
         },
         async update(_id, olds, news) {
-            await spec.beforeUpdate?.(olds, news);
-            return { outs: await runAndReturn(news) };
+            try {
+                await spec.beforeUpdate?.(olds, news);
+                return { outs: await runAndReturn(news) };
+            } catch (err) {
+                throw explainForbiddenInChain(err);
+            }
         },
         async delete(_id, props) {
-            await spec.delete?.(props);
+            try {
+                await spec.delete?.(props);
+            } catch (err) {
+                throw explainForbiddenInChain(err);
+            }
         },
     };
     return { check: checkInputs, provider, Resource: resourceClass<A, R>(provider, spec) };

@@ -13,6 +13,7 @@
 import * as http from "node:http";
 import * as https from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { explainForbidden } from "../lib/forbidden";
 
 export type RpcMode = "podProxy" | "direct";
 
@@ -73,10 +74,17 @@ export async function fetchJson(url: string, opts: HttpOptions): Promise<unknown
                 const accepted =
                     (status >= 200 && status < 300) || opts.acceptStatuses?.includes(status);
                 if (!accepted) {
+                    const err = new Error(
+                        `HTTP ${status} from ${redact(url)}: ${text.slice(0, 200).trim()}`,
+                    );
+                    // Through the pod proxy, a 403 is the deploying identity's missing
+                    // pods/proxy permission (get, or create for a POST): say so.
                     reject(
-                        new Error(
-                            `HTTP ${status} from ${redact(url)}: ${text.slice(0, 200).trim()}`,
-                        ),
+                        status === 403
+                            ? explainForbidden(err, {
+                                  verb: opts.method === "POST" ? "create" : "get",
+                              })
+                            : err,
                     );
                     return;
                 }

@@ -7,6 +7,7 @@
  * Gone`/"too old resource version" (re-list, then watch), bookmarks (keep the resourceVersion
  * fresh so a re-watch rarely needs a re-list) and dropped connections (back off, re-watch).
  */
+import { forbiddenMessage, hintFromApiPath } from "../lib/forbidden";
 import { isTransient, statusCode, withRetry } from "./kube";
 
 interface Meta {
@@ -183,7 +184,15 @@ export class WatchedList<T extends KubeObject> {
                 // An HTTP answer such as 403 or 404 will not fix itself: tell the waiter. Anything
                 // else (dropped connection, throttling) is retried after a re-list.
                 if (statusCode(err) !== undefined && !isTransient(err)) {
-                    this.fatal = new Error(`watch ${this.opts.what} failed: ${describe(err)}`);
+                    // A refused watch has no body: the path says what was refused.
+                    const forbidden = forbiddenMessage(
+                        err,
+                        hintFromApiPath(this.opts.path, "watch"),
+                    );
+                    this.fatal = new Error(
+                        `watch ${this.opts.what} failed: ${forbidden ?? describe(err)}`,
+                        { cause: err },
+                    );
                     this.opts.onChange?.();
                     return;
                 }

@@ -227,3 +227,51 @@ export function explainForbidden(err: unknown, hint: ForbiddenHint = {}): unknow
     const message = forbiddenMessage(err, hint);
     return message === undefined ? err : new Error(message, { cause: err });
 }
+
+/**
+ * The hint for a request whose 403 has no body (a watch): an API path such as
+ * `/api/v1/namespaces/<ns>/pods` or `/apis/<group>/<version>/namespaces/<ns>/<resource>` names
+ * the resource, its group and namespace.
+ */
+export function hintFromApiPath(apiPath: string, verb: string): ForbiddenHint {
+    const parts = apiPath
+        .split("?")[0]
+        .split("/")
+        .filter((p) => p !== "");
+    const core = parts[0] === "api";
+    const apiGroup = core ? "" : parts[1];
+    let rest = parts.slice(core ? 2 : 3);
+    let namespace: string | undefined;
+    if (rest[0] === "namespaces" && rest.length >= 3) {
+        namespace = decodeURIComponent(rest[1]);
+        rest = rest.slice(2);
+    }
+    return {
+        verb,
+        ...(rest[0] ? { resource: rest[0] } : {}),
+        ...(apiGroup !== undefined ? { apiGroup } : {}),
+        ...(namespace ? { namespace } : {}),
+    };
+}
+
+/**
+ * Like `explainForbidden`, but also finds a 403 that another error wraps (`cause`, at any
+ * depth), as providers' own messages do: the explanation comes first, the wrapper's message
+ * after it, so neither the missing permission nor the context is lost.
+ */
+export function explainForbiddenInChain(err: unknown): unknown {
+    let current: unknown = err;
+    for (let depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
+        const message = forbiddenMessage(current);
+        if (message !== undefined) {
+            if (current === err) {
+                return new Error(message, { cause: err });
+            }
+            return new Error(`${message} (${(err as Error).message ?? String(err)})`, {
+                cause: err,
+            });
+        }
+        current = (current as { cause?: unknown }).cause;
+    }
+    return err;
+}

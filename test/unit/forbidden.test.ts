@@ -5,7 +5,16 @@
  * (no body), and the pod proxy's cut body; plus the RBAC escalation check's 403.
  */
 import * as assert from "node:assert/strict";
-import { explainForbidden, forbiddenMessage, parseForbidden } from "../../lib/forbidden";
+import * as http from "node:http";
+import { fetchJson } from "../../dynamic-providers/rpc";
+import {
+    explainForbidden,
+    explainForbiddenInChain,
+    forbiddenMessage,
+    hintFromApiPath,
+    parseForbidden,
+} from "../../lib/forbidden";
+import { defineProvider } from "../../dynamic-providers/kit";
 import { k8s } from "../../kube/kube";
 
 const USER = "system:serviceaccount:chainfleet-deploy:chainfleet-deploy-dev";
@@ -224,4 +233,109 @@ describe("403 explained (lib/forbidden.ts)", () => {
         assert.equal(explained.message, CASES[0].message);
         assert.equal(explained.cause, original);
     });
+});
+
+describe("forbidden: where 403s are explained", () => {
+    const paths: [string, string, Record<string, string>][] = [
+        [
+            "/api/v1/namespaces/sei/pods",
+            "watch",
+            { verb: "watch", resource: "pods", apiGroup: "", namespace: "sei" },
+        ],
+        [
+            "/apis/batch/v1/namespaces/n-1/jobs?watch=1",
+            "watch",
+            { verb: "watch", resource: "jobs", apiGroup: "batch", namespace: "n-1" },
+        ],
+        [
+            "/apis/discovery.k8s.io/v1/namespaces/x/endpointslices",
+            "list",
+            {
+                verb: "list",
+                resource: "endpointslices",
+                apiGroup: "discovery.k8s.io",
+                namespace: "x",
+            },
+        ],
+        ["/api/v1/nodes", "watch", { verb: "watch", resource: "nodes", apiGroup: "" }],
+    ];
+    for (const [apiPath, verb, want] of paths) {
+        it(`hintFromApiPath ${apiPath}`, () => {
+            assert.deepEqual(hintFromApiPath(apiPath, verb), want);
+        });
+    }
+
+    it("explainForbiddenInChain finds a 403 a provider wrapped, and keeps the wrapper's words", () => {
+        const original = CASES[0].err();
+        const wrapped = new Error("Bootstrap sei-0: reading Job failed", { cause: original });
+        const explained = explainForbiddenInChain(wrapped) as Error;
+        assert.equal(
+            explained.message,
+            `${CASES[0].message} (Bootstrap sei-0: reading Job failed)`,
+        );
+        assert.equal(explained.cause, wrapped);
+        const plain = new Error("a timeout", { cause: new Error("socket hang up") });
+        assert.equal(explainForbiddenInChain(plain), plain);
+    });
+
+    it("a provider operation (dynamic-providers/kit.ts) that hits a 403 fails with the explanation", async () => {
+        const original = CASES[0].err();
+        const { provider } = defineProvider(
+            {
+                type: "chainfleet:test:Forbidden",
+                version: "1",
+                defaults: {},
+                triggers: [],
+                outputs: [],
+                check: () => undefined,
+            } as never,
+            {
+                id: () => "x",
+                run: async () => {
+                    throw new Error("listing Jobs failed", { cause: original });
+                },
+            } as never,
+        );
+        await assert.rejects(provider.create!({} as never), (err: Error) => {
+            assert.equal(err.message, `${CASES[0].message} (listing Jobs failed)`);
+            return true;
+        });
+    });
+
+    for (const [method, verb] of [
+        ["GET", "get"],
+        ["POST", "create"],
+    ] as const) {
+        it(`the pod proxy's 403 (${method}) names pods/proxy ${verb} in the pod's namespace`, async () => {
+            // The API server's answer when the identity may not use the pod proxy.
+            const body = statusBody(
+                `pods "val-0" is forbidden: User "${USER}" cannot ${verb} resource "pods/proxy" in API group "" in the namespace "sei"`,
+                { name: "val-0", kind: "pods" },
+            );
+            const server = http.createServer((_req, res) => {
+                res.writeHead(403, { "content-type": "application/json" }).end(body);
+            });
+            await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+            const port = (server.address() as { port: number }).port;
+            const url = `http://127.0.0.1:${port}/api/v1/namespaces/sei/pods/val-0:26657/proxy/status`;
+            try {
+                await assert.rejects(
+                    fetchJson(url, {
+                        method,
+                        timeoutMs: 5000,
+                        ...(method === "POST" ? { body: "{}" } : {}),
+                    }),
+                    (err: Error) => {
+                        assert.equal(
+                            err.message,
+                            `the deploying identity lacks ${verb} on pods/proxy in namespace sei${DOC}`,
+                        );
+                        return true;
+                    },
+                );
+            } finally {
+                server.close();
+            }
+        });
+    }
 });
