@@ -213,6 +213,8 @@ export class E2eStack {
     readonly results: RunResult[] = [];
     /** Keep the temp directory (logs, backend) at `dispose`: set when a test failed. */
     keep = false;
+    /** Set over the environment of every command, e.g. another identity's KUBECONFIG. */
+    extraEnv: NodeJS.ProcessEnv = {};
     /** Commands still running (killed by `dispose`). */
     private readonly inFlight = new Set<ChildProcess>();
     private seq = 0;
@@ -263,6 +265,7 @@ export class E2eStack {
             // times per e2e run; `tsc --noEmit` checks the same code once. Set it to "false" to
             // run the program exactly as a user's `pulumi up` does.
             PULUMI_NODEJS_TRANSPILE_ONLY: process.env.PULUMI_NODEJS_TRANSPILE_ONLY ?? "true",
+            ...this.extraEnv,
         };
     }
 
