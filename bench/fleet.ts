@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     const raw = {
         network: "bench",
         chain: "sei",
+        chainId: "atlantic-2",
         groups: Object.fromEntries(
             Array.from({ length: groups }, (_, i) => [
                 `g${i}`,

@@ -89,6 +89,13 @@ export const cometbftAdapter: ChainAdapter = {
     kind: "cometbft",
     homeDir: COMETBFT_HOME,
     dataSubdir: "data",
+    // cometbft v0.38.19 config/toml.go: `[p2p] seeds`, `persistent_peers`; no app/client.toml.
+    nodeHome: {
+        agentChain: "cometbft",
+        sections: ["configToml"],
+        p2pKeys: { seeds: "seeds", persistentPeers: "persistent_peers" },
+        initNeedsChainId: false,
+    },
     ports,
     start(opts: StartOptions): StartCommand {
         if (opts.haltHeight !== undefined) throw haltUnsupported(opts.haltHeight);

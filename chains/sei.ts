@@ -132,6 +132,15 @@ export const seiAdapter: ChainAdapter = {
     kind: "sei",
     homeDir: SEI_HOME,
     dataSubdir: "data",
+    // sei-chain docs/migration/seiv2_config_migration.md: config.toml `[p2p]` has
+    // `bootstrap-peers` and `persistent-peers` (hyphens, no `seeds`); seid writes app.toml and
+    // client.toml too.
+    nodeHome: {
+        agentChain: "sei",
+        sections: ["configToml", "appToml", "clientToml"],
+        p2pKeys: { seeds: "bootstrap-peers", persistentPeers: "persistent-peers" },
+        initNeedsChainId: true,
+    },
     ports,
     start(opts: StartOptions): StartCommand {
         const halt = opts.haltHeight === undefined ? [] : cosmosHaltHeightArgs(opts.haltHeight);

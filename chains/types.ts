@@ -78,8 +78,36 @@ export interface RpcRequest {
     body?: string;
 }
 
+/** The config files whose keys a stack may override (`config.<section>` in a group). */
+export type ConfigSection = "configToml" | "appToml" | "clientToml";
+
+/**
+ * How chainfleet-agent (node-agent/) prepares the home of a CometBFT-family node: runs the
+ * binary's own init on an empty home, places the genesis, merges config overrides.
+ */
+export interface NodeHome {
+    /** `chainfleet-agent prepare --chain` and `ready --chain`. */
+    agentChain: "cometbft" | "sei";
+    /** The config files the binary's init writes, i.e. the sections a stack may override. */
+    sections: readonly ConfigSection[];
+    /**
+     * config.toml `[p2p]` keys of this node's dialect: CometBFT v0.38 writes `seeds` and
+     * `persistent_peers`; Sei's fork (Tendermint v0.35 layout) `bootstrap-peers` and
+     * `persistent-peers`, and has no `seeds`.
+     */
+    p2pKeys: { seeds: string; persistentPeers: string };
+    /**
+     * The binary's init needs a chain id (the Cosmos SDK's `init --chain-id`, and seid's
+     * client.toml), so a group needs `chainId` or a genesis that names one. `cometbft init`
+     * writes a genesis with a random chain id instead, so there a chainId needs a genesis.
+     */
+    initNeedsChainId: boolean;
+}
+
 export interface ChainAdapter {
     kind: ChainKind;
+    /** CometBFT-family nodes: how chainfleet-agent prepares the home. Absent: not prepared. */
+    nodeHome?: NodeHome;
     /** Where the data volume is mounted (the node's home directory). */
     homeDir: string;
     /** The directory inside homeDir that holds chain data (wiped by a fresh bootstrap test). */

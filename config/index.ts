@@ -122,7 +122,14 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
                 problems.push({ path: at, value: show(group.catalogImage), rule: errorText(err) });
             }
         }
-        groups[name] = { ...group, image };
+        // The network's chain id and genesis reach each group (a group's own genesis wins).
+        const genesis = group.genesis ?? config.genesis;
+        groups[name] = {
+            ...group,
+            image,
+            ...(config.chainId !== undefined ? { chainId: config.chainId } : {}),
+            ...(genesis !== undefined ? { genesis } : {}),
+        };
     }
     if (config.production) {
         const pinned: [string, string | undefined][] = [

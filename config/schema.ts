@@ -22,6 +22,14 @@ import {
     storageSchema,
 } from "./rules";
 import { BootstrapTestConfigSchema } from "./bootstrapTest";
+import {
+    chainIdSchema,
+    genesisSchema,
+    nodeConfigSchema,
+    nodeHomeProblems,
+    peersSchema,
+} from "./nodeHome";
+import { OVERRIDES_KEY } from "../lib/nodeHome";
 
 export const CHAINS = CHAIN_KINDS;
 export { DEFAULTS, DEFAULT_SNAPSHOT_IMAGE, UPDATE_STRATEGIES };
@@ -156,6 +164,11 @@ export const groupSchema = z.strictObject({
     snapshot: SnapshotConfigSchema.optional(),
     update: updateSchema.default(updateSchema.parse({ strategy: "Rolling" })),
     podDisruptionBudget: pdbSchema.optional(),
+    /** Overrides the stack's genesis (a group that joins another network). */
+    genesis: genesisSchema.optional(),
+    /** TOML overrides merged into the files the node's own init wrote. */
+    config: nodeConfigSchema.optional(),
+    peers: peersSchema.optional(),
 });
 
 export const stackSchema = z.strictObject({
@@ -163,6 +176,10 @@ export const stackSchema = z.strictObject({
     chain: z.enum(CHAINS, { error: `chain must be one of ${CHAINS.join(", ")}` }),
     namespace: dns1123Label("namespace").optional(),
     production: booleanFlag("production").default(false),
+    /** The network's chain id: checked against the genesis, written to seid's client.toml. */
+    chainId: chainIdSchema.optional(),
+    /** The network's genesis; a group's own `genesis` wins. */
+    genesis: genesisSchema.optional(),
     groups: z.record(z.string(), groupSchema),
     preprod: PreprodConfigSchema.optional(),
     /** Image of the snapshot-restore init container: needs sh, wget or curl, sha256sum, tar. */
@@ -261,8 +278,18 @@ export function crossKeyProblems(
             });
         }
     }
+    const chainKind = CHAINS.find((c) => c === raw.chain);
+    problems.push(...nodeHomeProblems(raw, chainKind));
     for (const [name, group] of Object.entries(groups as Record<string, unknown>)) {
         const fields = (group ?? {}) as Record<string, unknown>;
+        const files = fields.configFiles;
+        if (files !== null && typeof files === "object" && OVERRIDES_KEY in files) {
+            problems.push({
+                path: ["groups", name, "configFiles", OVERRIDES_KEY],
+                input: OVERRIDES_KEY,
+                message: `${OVERRIDES_KEY} is chainfleet's own file in the group's ConfigMap (from config and peers); use another name`,
+            });
+        }
         if ((fields.image === undefined) === (fields.catalogImage === undefined)) {
             problems.push({
                 path: ["groups", name, "image"],
@@ -312,7 +339,11 @@ export function crossKeyProblems(
 
 type ParsedGroup = z.output<typeof groupSchema>;
 /** A group once its catalog entry, if any, is resolved: `image` is always there. */
-export type GroupConfig = Omit<ParsedGroup, "image"> & { image: string };
+export type GroupConfig = Omit<ParsedGroup, "image"> & {
+    image: string;
+    /** The stack's chainId, copied in so that lib/ reads one group object. */
+    chainId?: string;
+};
 export type StackConfigInput = z.input<typeof stackSchema>;
 export type StackConfig = Omit<z.output<typeof stackSchema>, "groups"> & {
     groups: Record<string, GroupConfig>;

@@ -34,6 +34,31 @@ export interface UpdateSpec {
     gate: GateSpec;
 }
 
+/** A TOML value as a stack gives it: TOML has no null. */
+export type TomlValue = string | number | boolean | TomlValue[] | TomlTable;
+export interface TomlTable {
+    [key: string]: TomlValue;
+}
+
+/** Overrides merged key by key into the files the node's own init wrote (node-agent prepare). */
+export interface NodeConfigSpec {
+    configToml?: TomlTable;
+    appToml?: TomlTable;
+    clientToml?: TomlTable;
+}
+
+/** Peers from config, each `<40-hex node id>@<host>:<port>`. */
+export interface PeersSpec {
+    seeds?: string[];
+    persistentPeers?: string[];
+}
+
+/**
+ * Where a node's genesis comes from: downloaded and verified against its sha256, or a key of a
+ * ConfigMap in the group's namespace (a small file).
+ */
+export type GenesisSpec = { url: string; sha256: string } | { configMap: string; key: string };
+
 interface ResourceList {
     cpu?: string;
     memory?: string;
@@ -51,4 +76,10 @@ export interface GroupSpec {
     snapshot?: SnapshotConfig;
     update: UpdateSpec;
     podDisruptionBudget?: { maxUnavailable?: number | string; minAvailable?: number | string };
+    /** The network's chain id (the stack's `chainId`, copied into each group). */
+    chainId?: string;
+    /** The group's genesis, or else the stack's `genesis`. */
+    genesis?: GenesisSpec;
+    config?: NodeConfigSpec;
+    peers?: PeersSpec;
 }

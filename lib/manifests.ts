@@ -14,10 +14,12 @@ import {
 import { DEFAULT_SNAPSHOT_IMAGE, buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
 import { DATA_VOLUME, GroupNames, groupNames } from "./names";
+import { OVERRIDES_KEY, nodeHomeParts, overridesJson } from "./nodeHome";
 
 export { NODE_UID };
 /** Where the group's ConfigMap is mounted read-only. */
 export const CONFIG_DIR = "/etc/chainfleet";
+const CONFIG_VOLUME = "config";
 /** Requests used when a group sets none: the scheduler needs some to place nodes sensibly. */
 export const DEFAULT_REQUESTS = { cpu: "500m", memory: "1Gi" } as const;
 /** Nodes flush their databases on SIGTERM; killing them early risks a corrupt store. */
@@ -104,8 +106,20 @@ export function buildPodTemplate(
     ];
     const image = input.image ?? config.image;
     const restore = snapshotRestore(input, names);
+    // CometBFT-family homes are prepared by chainfleet-agent (lib/nodeHome.ts): after a restore
+    // (the agent keeps restored data), before upgrade-info (the agent's init must run first).
+    const home = nodeHomeParts({
+        adapter,
+        config,
+        image,
+        env,
+        dataVolume: DATA_VOLUME,
+        configVolume: CONFIG_VOLUME,
+        configDir: CONFIG_DIR,
+    });
     const initContainers = [
         ...(restore ? [restore.container] : []),
+        ...(home ? home.initContainers : []),
         ...(input.upgradeInfo ? [upgradeInfoContainer(input, image)] : []),
     ];
     return {
@@ -134,7 +148,7 @@ export function buildPodTemplate(
                     })),
                     // Startup gives a long store replay a day before liveness may restart it.
                     startupProbe: adapter.startupProbe,
-                    readinessProbe: adapter.readinessProbe,
+                    readinessProbe: home ? home.readinessProbe : adapter.readinessProbe,
                     livenessProbe: adapter.livenessProbe,
                     resources: {
                         requests: { ...DEFAULT_REQUESTS, ...(config.resources?.requests ?? {}) },
@@ -143,14 +157,16 @@ export function buildPodTemplate(
                     securityContext: restrictedContainerSecurityContext(),
                     volumeMounts: [
                         { name: DATA_VOLUME, mountPath: adapter.homeDir },
-                        { name: "config", mountPath: CONFIG_DIR, readOnly: true },
+                        { name: CONFIG_VOLUME, mountPath: CONFIG_DIR, readOnly: true },
+                        ...(home ? [home.nodeVolumeMount] : []),
                     ],
                 },
             ],
             ...(initContainers.length > 0 ? { initContainers } : {}),
             volumes: [
-                { name: "config", configMap: { name: names.configMap } },
+                { name: CONFIG_VOLUME, configMap: { name: names.configMap } },
                 ...(restore ? [restore.volume] : []),
+                ...(home ? home.volumes : []),
             ],
         },
     };
@@ -277,6 +293,7 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
             // provider replaces a ConfigMap whose data changes (delete, then create).
             ...(input.config.configFiles ?? {}),
             ...(snapshotRestore(input, names)?.configMapData ?? {}),
+            ...nodeOverridesData(input),
         },
     };
 
@@ -339,6 +356,13 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
         statefulSet,
         podDisruptionBudget,
     };
+}
+
+/** `overrides.json` for the prepare step, when the group has config or peers. */
+function nodeOverridesData(input: NodeGroupInput): Record<string, string> {
+    const home = input.adapter.nodeHome;
+    const json = home ? overridesJson(home, input.config) : undefined;
+    return json === undefined ? {} : { [OVERRIDES_KEY]: json };
 }
 
 /** Ports that clients use: everything but peer-to-peer and metrics. */

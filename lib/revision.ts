@@ -14,6 +14,8 @@ import type { ChainKind } from "../chains/kinds";
 import type { GroupSpec } from "./groupSpec";
 import { DEFAULT_SNAPSHOT_IMAGE } from "./snapshot";
 import { REVISION_LENGTH } from "./names";
+import { NODE_AGENT_IMAGE } from "./nodeHome";
+import { adapterFor } from "../chains";
 
 export { canonicalJson };
 
@@ -38,6 +40,13 @@ export function podShapingInputs(
         snapshot: group.snapshot ?? null,
         // Absent (not null) without a snapshot, so those groups keep the revision they had.
         snapshotImage: group.snapshot ? snapshotImage : undefined,
+        // What the prepare step puts into the home (chainfleet-agent, lib/nodeHome.ts); absent
+        // when not given, and the agent's image only for the chains whose pods run it.
+        chainId: group.chainId,
+        genesis: group.genesis,
+        config: group.config,
+        peers: group.peers,
+        nodeAgent: adapterFor(chain).nodeHome ? NODE_AGENT_IMAGE : undefined,
     };
 }
 

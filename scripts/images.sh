@@ -23,6 +23,7 @@
 #   cometbft-next  test/e2e/harness/fleet.ts COMETBFT_V2 (the e2e tier's "new image")
 #   node           node:20-slim (monitor/Dockerfile's base)
 #   monitor        chainfleet-monitor:dev, Pulumi.dev.yaml's monitorImage, chainfleet-monitor:api-test
+#   node-agent     lib/nodeHome.ts NODE_AGENT_IMAGE (FROM scratch: node-agent/build.sh's static binary)
 #
 # Cache: ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/images/<image>-<key>.tar (docker save of
 # all of the image's names) and <image>-<key>.complete beside it, written last. The key is a
@@ -48,7 +49,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/env.sh
 . "$ROOT/scripts/env.sh"
 
-ALL_IMAGES=(pause busybox cometbft cometbft-next node monitor)
+ALL_IMAGES=(pause busybox cometbft cometbft-next node monitor node-agent)
 IMAGES_DIR="$CHAINFLEET_CACHE/images"
 RUN_DIR=/run/chainfleet
 DEFAULT_DOCKER_HOST="unix://$RUN_DIR/docker.sock"
@@ -85,6 +86,7 @@ image_names() {
         [[ -n $dev ]] || die "no chainfleet:monitorImage in Pulumi.dev.yaml"
         echo "chainfleet-monitor:dev $dev chainfleet-monitor:api-test"
         ;;
+    node-agent) ts_const lib/nodeHome.ts NODE_AGENT_IMAGE ;;
     *) die "unknown image '$1' (known: ${ALL_IMAGES[*]})" ;;
     esac
 }
@@ -227,6 +229,13 @@ key_monitor() {
     echo "node ${KEYS[node]}"
 }
 
+key_node-agent() {
+    go version
+    # The module's sources (tests too: cheap, and a fixture may feed a go:embed) and the build.
+    (cd "$ROOT/node-agent" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum -o -name build.sh \) -print0 |
+        sort -z | xargs -0 sha256sum)
+}
+
 # KEYS[<image>]: each image's key, computed once per run (hashing the inputs takes seconds).
 declare -A KEYS=()
 compute_key() { # <image>
@@ -361,6 +370,19 @@ build_cometbft() {
         'ENTRYPOINT ["docker-entrypoint.sh"]' 'CMD ["node"]' "LABEL chainfleet.image-key=$4"
 }
 build_cometbft-next() { build_cometbft "$@"; }
+
+build_node-agent() {
+    # FROM scratch: the static agent (CGO_ENABLED=0, node-agent/build.sh) and nothing else. Pods
+    # run `chainfleet-agent install --to /chainfleet/bin` (lib/nodeHome.ts), which copies it into
+    # an emptyDir for the node's own image. USER: the UID of chainfleet's pods (lib/podSecurity.ts).
+    local r=$1/rootfs names
+    names=$(image_names node-agent)
+    mkdir -p "$r/usr/local/bin" "$r/tmp"
+    chmod 1777 "$r/tmp"
+    nice bash "$ROOT/node-agent/build.sh" "$r/usr/local/bin" "${names##*:}" >&2
+    docker_import_rootfs "$r" "$2" "$3" "ENV PATH=/usr/local/bin" "USER 10001:10001" \
+        'ENTRYPOINT ["/usr/local/bin/chainfleet-agent"]' 'CMD ["help"]' "LABEL chainfleet.image-key=$4"
+}
 
 build_node() {
     # Like node:20-slim (docker-library/node 20/bookworm-slim): node in /usr/local/bin, npm in

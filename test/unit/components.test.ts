@@ -212,6 +212,7 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
         const config = parseStackConfig({
             network: "testnet",
             chain: "sei",
+            chainId: "atlantic-2",
             groups: {
                 rpc: {
                     replicas: 1,

@@ -14,6 +14,7 @@ function validStack(): Record<string, unknown> {
     return {
         network: "testnet",
         chain: "sei",
+        chainId: "atlantic-2",
         groups: {
             rpc: {
                 replicas: 2,
@@ -559,6 +560,157 @@ const cases: Case[] = [
         at: "groups.hf.update.strategy",
         message: /avalanche node has no halt-height flag/,
     },
+    // Node home (config/nodeHome.ts): chainId, genesis, config, peers.
+    {
+        rule: "chainId characters",
+        path: "chainId",
+        value: "atlantic 2",
+        message: /chainId must be 1-50 letters, digits/,
+    },
+    {
+        rule: "sei needs a chainId or a genesis",
+        path: "chainId",
+        value: undefined,
+        message: /sei nodes need chainId \(or a genesis, whose chain_id is used\) for groups rpc/,
+    },
+    {
+        rule: "a cometbft chainId needs a genesis",
+        path: "chainId",
+        value: "dev-1",
+        also: { chain: "cometbft", "groups.rpc.image": "cometbft/cometbft:v0.38.19" },
+        message:
+            /chainId needs a genesis .* for groups rpc: `cometbft init` writes a genesis with a random chain id/,
+    },
+    {
+        rule: "genesis url needs sha256",
+        path: "genesis",
+        value: { url: "https://example.org/genesis.json" },
+        at: "genesis.sha256",
+        message: /genesis url needs sha256/,
+    },
+    {
+        rule: "genesis sha256 is 64 hex",
+        path: "genesis",
+        value: { url: "https://example.org/genesis.json", sha256: "abc" },
+        at: "genesis.sha256",
+        message: /64 lower-case hex characters/,
+    },
+    {
+        rule: "genesis url is http(s)",
+        path: "genesis",
+        value: { url: "ftp://example.org/genesis.json", sha256: SHA },
+        at: "genesis.url",
+        message: /url must be an http\(s\) URL/,
+    },
+    {
+        rule: "genesis has a source",
+        path: "genesis",
+        value: {},
+        at: "genesis.url",
+        message: /exactly one of url \(with sha256\) or configMap/,
+    },
+    {
+        rule: "genesis has one source",
+        path: "genesis",
+        value: { url: "https://example.org/genesis.json", sha256: SHA, configMap: "genesis" },
+        at: "genesis.configMap",
+        message: /exactly one of url \(with sha256\) or configMap/,
+    },
+    {
+        rule: "genesis key goes with configMap",
+        path: "genesis",
+        value: { url: "https://example.org/genesis.json", sha256: SHA, key: "g.json" },
+        at: "genesis.key",
+        message: /key goes with configMap/,
+    },
+    {
+        rule: "group genesis names a ConfigMap",
+        path: "groups.rpc.genesis",
+        value: { configMap: "Genesis_File" },
+        at: "groups.rpc.genesis.configMap",
+        message: /configMap must name a ConfigMap \(DNS-1123 subdomain\)/,
+    },
+    {
+        rule: "config sections are tables",
+        path: "groups.rpc.config",
+        value: { configToml: "p2p.seeds = 'x'" },
+        at: "groups.rpc.config.configToml",
+        message: /configToml must be a table/,
+    },
+    {
+        rule: "config sections are known",
+        path: "groups.rpc.config",
+        value: { configTOML: {} },
+        at: "groups.rpc.config.configTOML",
+        message: /did you mean 'configToml'\?/,
+    },
+    {
+        rule: "TOML has no null",
+        path: "groups.rpc.config",
+        value: { configToml: { p2p: { seeds: null } } },
+        at: "groups.rpc.config.configToml.p2p.seeds",
+        message: /TOML has no null/,
+    },
+    {
+        rule: "cometbft has no app.toml",
+        path: "groups.rpc.config",
+        value: { appToml: { "minimum-gas-prices": "0usei" } },
+        also: {
+            chain: "cometbft",
+            chainId: undefined,
+            "groups.rpc.image": "cometbft/cometbft:v0.38.19",
+        },
+        at: "groups.rpc.config.appToml",
+        message: /cometbft nodes have no app.toml: their init writes only config.toml/,
+    },
+    {
+        rule: "peers are <node id>@<host>:<port>",
+        path: "groups.rpc.peers",
+        value: { seeds: ["abc@seed.example.org:26656"] },
+        at: "groups.rpc.peers.seeds.0",
+        message: /node id is 40 lower-case hex characters/,
+    },
+    {
+        rule: "peer ports are 1-65535",
+        path: "groups.rpc.peers",
+        value: { persistentPeers: [`${"a".repeat(40)}@node.example.org:70000`] },
+        at: "groups.rpc.peers.persistentPeers.0",
+        message: /the port 1-65535/,
+    },
+    {
+        rule: "peers are not given twice",
+        path: "groups.rpc.config",
+        value: { configToml: { p2p: { "persistent-peers": "" } } },
+        also: { "groups.rpc.peers": { persistentPeers: [`${"a".repeat(40)}@n:26656`] } },
+        at: "groups.rpc.config.configToml.p2p.persistent-peers",
+        message: /set peers.persistentPeers or configToml.p2p.persistent-peers, not both/,
+    },
+    {
+        rule: "no node-home keys on avalanche",
+        path: "groups.rpc.peers",
+        value: { seeds: [`${"a".repeat(40)}@seed.example.org:26656`] },
+        also: {
+            chain: "avalanche",
+            "groups.rpc.image": "avaplatform/avalanchego:v1.13.5",
+        },
+        message: /avalanche nodes are not prepared by chainfleet-agent/,
+    },
+    {
+        rule: "no chainId on avalanche",
+        path: "chain",
+        value: "avalanche",
+        also: { "groups.rpc.image": "avaplatform/avalanchego:v1.13.5" },
+        at: "chainId",
+        message:
+            /avalanche nodes are not prepared by chainfleet-agent: chainId, genesis, config and peers apply to CometBFT-family chains/,
+    },
+    {
+        rule: "overrides.json is chainfleet's",
+        path: "groups.rpc.configFiles",
+        value: { "overrides.json": "{}" },
+        at: "groups.rpc.configFiles.overrides.json",
+        message: /overrides.json is chainfleet's own file/,
+    },
 ];
 
 describe("config validation", () => {
@@ -658,6 +810,30 @@ describe("config validation", () => {
         raw.monitorImage = `ghcr.io/org/chainfleet-monitor${DIGEST}`;
         withValue("groups.rpc.snapshot", { url: "https://x.example/s.tar", sha256: SHA }, raw);
         assert.equal(parseStackConfig(raw).production, true);
+    });
+
+    it("gives each group the stack's chainId and genesis; a group's own genesis wins", () => {
+        const raw = withValue("genesis", { url: "https://example.org/g.json.gz", sha256: SHA });
+        withValue("groups.rpc.peers", { seeds: [`${"b".repeat(40)}@seed.example.org:26656`] }, raw);
+        withValue("groups.other", { ...(validStack().groups as Record<string, object>).rpc }, raw);
+        withValue("groups.other.genesis", { configMap: "other-genesis" }, raw);
+        withValue("groups.other.config", { appToml: { "minimum-gas-prices": "0.01usei" } }, raw);
+        const config = parseStackConfig(raw);
+        assert.equal(config.groups.rpc.chainId, "atlantic-2");
+        assert.deepEqual(config.groups.rpc.genesis, {
+            url: "https://example.org/g.json.gz",
+            sha256: SHA,
+        });
+        assert.deepEqual(config.groups.other.genesis, {
+            configMap: "other-genesis",
+            key: "genesis.json",
+        });
+        assert.deepEqual(config.groups.other.config, {
+            appToml: { "minimum-gas-prices": "0.01usei" },
+        });
+        assert.deepEqual(config.groups.rpc.peers?.seeds, [
+            `${"b".repeat(40)}@seed.example.org:26656`,
+        ]);
     });
 
     it("accepts a digest-pinned image", () => {

@@ -176,7 +176,11 @@ const CASES: Case[] = [
     {
         name: "HardFork only: bootstrap Jobs, their logs, the PVC annotation; no RPC gate",
         config: () =>
-            stack({ chain: "sei", groups: { archive: group("HardFork", { image: "sei:v6" }) } }),
+            stack({
+                chain: "sei",
+                chainId: "atlantic-2",
+                groups: { archive: group("HardFork", { image: "sei:v6" }) },
+            }),
         has: [
             ...ALWAYS,
             "jobs get",
@@ -313,9 +317,10 @@ describe("deployer identity (config/deployer.ts)", () => {
         it("grants the union of several configs, for the deploy that changes one into another", () => {
             const before = stack({
                 chain: "sei",
+                chainId: "atlantic-2",
                 groups: { rpc: group("HardFork"), v: group("Rolling") },
             });
-            const after = stack({ chain: "sei", ...BOOTSTRAP_TESTS });
+            const after = stack({ chain: "sei", chainId: "atlantic-2", ...BOOTSTRAP_TESTS });
             const union = grants(deployerRules([before, after]).namespaced);
             for (const c of [before, after]) {
                 for (const g of grants(deployerRules(c).namespaced)) {

@@ -20,6 +20,7 @@ function groupConfig(
     return parseStackConfig({
         network: "testnet",
         chain: "sei",
+        chainId: "atlantic-2",
         groups: {
             rpc: {
                 replicas: 3,

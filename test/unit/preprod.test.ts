@@ -27,6 +27,7 @@ function fleetStack(groups: Record<string, number>, preprod: Record<string, unkn
     return parseStackConfig({
         network: "pacific",
         chain: "sei",
+        chainId: "atlantic-2",
         groups: Object.fromEntries(
             Object.entries(groups).map(([name, replicas]) => [
                 name,
@@ -57,6 +58,7 @@ function stack(preprod: Record<string, unknown>): StackConfig {
     return parseStackConfig({
         network: "pacific",
         chain: "sei",
+        chainId: "atlantic-2",
         groups: {
             rpc: {
                 replicas: 20,
@@ -107,7 +109,10 @@ describe("planPreprod", () => {
 
     it("is undefined without preprod config", () => {
         assert.equal(
-            planPreprod(parseStackConfig({ network: "n", chain: "sei", groups: {} }), NOW),
+            planPreprod(
+                parseStackConfig({ network: "n", chain: "sei", chainId: "atlantic-2", groups: {} }),
+                NOW,
+            ),
             undefined,
         );
     });
@@ -284,6 +289,7 @@ function configOf(s: Scenario, reversed = false): StackConfig {
     return parseStackConfig({
         network: "pacific",
         chain: "sei",
+        chainId: "atlantic-2",
         groups: Object.fromEntries(
             order(s.groups).map((g) => [
                 g.name,
@@ -554,6 +560,7 @@ describe("preprod cohort under mocks", () => {
         const config = parseStackConfig({
             network: "pacific",
             chain: "sei",
+            chainId: "atlantic-2",
             groups: {
                 rpc: {
                     replicas: 1,

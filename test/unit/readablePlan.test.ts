@@ -31,6 +31,7 @@ function groupConfig(
     return parseStackConfig({
         network: "testnet",
         chain: "sei",
+        chainId: "atlantic-2",
         groups: {
             rpc: { replicas: 3, image: NEW_IMAGE, storage: { size: "100Gi" }, update, ...group },
         },
@@ -390,6 +391,7 @@ describe("readable plan (lib/readablePlan.ts)", () => {
         const config = parseStackConfig({
             network: "testnet",
             chain: "sei",
+            chainId: "atlantic-2",
             groups: {
                 validator: {
                     replicas: 4,

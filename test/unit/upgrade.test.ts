@@ -22,6 +22,7 @@ async function declare(
     const config = parseStackConfig({
         network: "testnet",
         chain,
+        ...(chain === "sei" ? { chainId: "atlantic-2" } : {}),
         groups: {
             rpc: {
                 replicas: 2,

@@ -1,0 +1,189 @@
+/**
+ * The pod parts that prepare a CometBFT-family node's home with chainfleet-agent (node-agent/):
+ * an `agent-install` init container copies the static agent from its own tiny image into an
+ * emptyDir; a `prepare` init container runs it inside the group's image (so the chain's own
+ * `init` writes the defaults of that very binary), with the genesis, chain id and TOML overrides
+ * from config; the node's readiness probe runs `chainfleet-agent ready`, which needs nothing
+ * from the image (no shell, curl or wget: the Sei image from v6.3.0 has neither).
+ *
+ * Pure: lib/manifests.ts puts these parts into the pod template and the group's ConfigMap.
+ */
+import { PROBE_HTTP_TIMEOUT_SECONDS } from "../chains/probes";
+import type { ChainAdapter, EnvVar, NodeHome, ProbeSpec } from "../chains/types";
+import type { GroupSpec, NodeConfigSpec, TomlTable } from "./groupSpec";
+import { restrictedContainerSecurityContext } from "./podSecurity";
+
+/** The agent's image: built by scripts/images.sh (`node-agent`) FROM scratch from node-agent/build.sh. */
+export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.1.0";
+/** Where the agent's image holds the binary. */
+export const AGENT_IMAGE_BINARY = "/usr/local/bin/chainfleet-agent";
+/** The emptyDir the agent is installed into, shared by the prepare step and the node container. */
+export const AGENT_VOLUME = "chainfleet-bin";
+export const AGENT_DIR = "/chainfleet/bin";
+export const AGENT_BINARY = `${AGENT_DIR}/chainfleet-agent`;
+/** Key of the overrides file in the group's ConfigMap. */
+export const OVERRIDES_KEY = "overrides.json";
+/** A genesis from a ConfigMap is mounted here (not under the ConfigMap mount: that is read-only). */
+export const GENESIS_VOLUME = "genesis";
+export const GENESIS_DIR = "/chainfleet/genesis";
+export const GENESIS_FILE = `${GENESIS_DIR}/genesis.json`;
+
+type Obj = Record<string, unknown>;
+
+/**
+ * The overrides file's content: `config` with `peers` merged into configToml's `[p2p]` under the
+ * chain's own key names (comma-separated, as CometBFT reads them). Undefined when there is
+ * nothing to override.
+ */
+export function nodeOverrides(home: NodeHome, config: GroupSpec): NodeConfigSpec | undefined {
+    const out: NodeConfigSpec = {};
+    const p2p: TomlTable = {};
+    if (config.peers?.seeds !== undefined) {
+        p2p[home.p2pKeys.seeds] = config.peers.seeds.join(",");
+    }
+    if (config.peers?.persistentPeers !== undefined) {
+        p2p[home.p2pKeys.persistentPeers] = config.peers.persistentPeers.join(",");
+    }
+    const configToml = config.config?.configToml;
+    if (configToml !== undefined || Object.keys(p2p).length > 0) {
+        const given = configToml?.p2p;
+        const givenP2p =
+            given !== undefined && typeof given === "object" && !Array.isArray(given) ? given : {};
+        out.configToml = {
+            ...(configToml ?? {}),
+            ...(Object.keys(p2p).length > 0 ? { p2p: { ...givenP2p, ...p2p } } : {}),
+        };
+    }
+    if (config.config?.appToml !== undefined) out.appToml = config.config.appToml;
+    if (config.config?.clientToml !== undefined) out.clientToml = config.config.clientToml;
+    return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The `overrides.json` text for the group's ConfigMap, or undefined. */
+export function overridesJson(home: NodeHome, config: GroupSpec): string | undefined {
+    const overrides = nodeOverrides(home, config);
+    return overrides === undefined ? undefined : `${JSON.stringify(overrides, null, 2)}\n`;
+}
+
+/** `chainfleet-agent prepare` flags, from config (node-agent/main.go runPrepare). */
+export function prepareArgs(
+    adapter: ChainAdapter,
+    home: NodeHome,
+    config: GroupSpec,
+    configDir: string,
+): string[] {
+    const args = ["prepare", "--chain", home.agentChain, "--home", adapter.homeDir];
+    if (config.chainId !== undefined) {
+        args.push("--chain-id", config.chainId);
+    }
+    const genesis = config.genesis;
+    if (genesis !== undefined && "url" in genesis) {
+        args.push("--genesis-url", genesis.url, "--genesis-sha256", genesis.sha256);
+    } else if (genesis !== undefined) {
+        args.push("--genesis-file", GENESIS_FILE);
+    }
+    if (nodeOverrides(home, config) !== undefined) {
+        args.push("--overrides", `${configDir}/${OVERRIDES_KEY}`);
+    }
+    return args;
+}
+
+/** Exec readiness through the agent: in sync, and independent of what the image ships. */
+export function agentReadinessProbe(adapter: ChainAdapter, home: NodeHome): ProbeSpec {
+    const rpc = adapter.ports.find((p) => p.role === "rpc");
+    if (rpc === undefined) {
+        throw new Error(`chain kind ${adapter.kind} has no rpc port for the readiness probe`);
+    }
+    return {
+        // The adapter's timing; timeoutSeconds (2 × the HTTP timeout) stays above --timeout.
+        ...adapter.readinessProbe,
+        exec: {
+            command: [
+                AGENT_BINARY,
+                "ready",
+                "--chain",
+                home.agentChain,
+                "--rpc",
+                `http://127.0.0.1:${rpc.containerPort}`,
+                "--timeout",
+                `${PROBE_HTTP_TIMEOUT_SECONDS}s`,
+            ],
+        },
+    };
+}
+
+export interface NodeHomeInput {
+    adapter: ChainAdapter;
+    config: GroupSpec;
+    /** The image the node runs (the group's, or a HardFork bootstrap's incumbent). */
+    image: string;
+    /** The node container's env: the prepare step runs the same binary. */
+    env: readonly (EnvVar | Obj)[];
+    dataVolume: string;
+    configVolume: string;
+    configDir: string;
+    agentImage?: string;
+}
+
+export interface NodeHomeParts {
+    /** In this order, after a snapshot restore and before anything else reads the home. */
+    initContainers: [Obj, Obj];
+    /** The agent for the node container (its readiness probe runs it). */
+    nodeVolumeMount: Obj;
+    volumes: Obj[];
+    readinessProbe: ProbeSpec;
+}
+
+/** Undefined for chains the agent does not prepare (Avalanche). */
+export function nodeHomeParts(input: NodeHomeInput): NodeHomeParts | undefined {
+    const { adapter, config } = input;
+    const home = adapter.nodeHome;
+    if (home === undefined) {
+        return undefined;
+    }
+    const agentMount = { name: AGENT_VOLUME, mountPath: AGENT_DIR };
+    const genesis = config.genesis;
+    const fromConfigMap = genesis !== undefined && "configMap" in genesis ? genesis : undefined;
+    const install = {
+        name: "agent-install",
+        image: input.agentImage ?? NODE_AGENT_IMAGE,
+        command: [AGENT_IMAGE_BINARY, "install", "--to", AGENT_DIR],
+        securityContext: restrictedContainerSecurityContext(),
+        volumeMounts: [agentMount],
+    };
+    const prepare = {
+        name: "prepare",
+        image: input.image,
+        command: [AGENT_BINARY],
+        args: prepareArgs(adapter, home, config, input.configDir),
+        env: [...input.env],
+        securityContext: restrictedContainerSecurityContext(),
+        volumeMounts: [
+            { name: input.dataVolume, mountPath: adapter.homeDir },
+            { ...agentMount, readOnly: true },
+            { name: input.configVolume, mountPath: input.configDir, readOnly: true },
+            ...(fromConfigMap
+                ? [{ name: GENESIS_VOLUME, mountPath: GENESIS_DIR, readOnly: true }]
+                : []),
+        ],
+    };
+    return {
+        initContainers: [install, prepare],
+        nodeVolumeMount: { ...agentMount, readOnly: true },
+        volumes: [
+            { name: AGENT_VOLUME, emptyDir: {} },
+            ...(fromConfigMap
+                ? [
+                      {
+                          name: GENESIS_VOLUME,
+                          configMap: {
+                              name: fromConfigMap.configMap,
+                              items: [{ key: fromConfigMap.key, path: "genesis.json" }],
+                          },
+                      },
+                  ]
+                : []),
+        ],
+        readinessProbe: agentReadinessProbe(adapter, home),
+    };
+}

@@ -1,0 +1,369 @@
+/**
+ * Node home preparation in the pod (lib/nodeHome.ts via lib/manifests.ts): the agent-install and
+ * prepare init containers, the overrides.json in the group's ConfigMap, the agent readiness
+ * probe, the revision; and the flags the manifest passes, run through the real agent
+ * (node-agent/build.sh) and, where the host has one, the real cometbft.
+ */
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { adapterFor } from "../../chains";
+import type { ChainKind } from "../../chains/kinds";
+import { parseStackConfig } from "../../config";
+import { buildBootstrapJob, buildNodeGroup, CONFIG_DIR, NodeGroupInput } from "../../lib/manifests";
+import {
+    AGENT_BINARY,
+    AGENT_DIR,
+    GENESIS_FILE,
+    NODE_AGENT_IMAGE,
+    OVERRIDES_KEY,
+} from "../../lib/nodeHome";
+import { revisionOf } from "../../lib/revision";
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const NODE_A = "a".repeat(40);
+const NODE_B = "b".repeat(40);
+const SHA = "c".repeat(64);
+
+const IMAGES: Record<ChainKind, string> = {
+    cometbft: "cometbft/cometbft:v0.38.19",
+    sei: "ghcr.io/sei-protocol/sei:v6.3.0",
+    avalanche: "avaplatform/avalanchego:v1.13.5",
+};
+
+function input(chain: ChainKind, stackKeys: Obj = {}, group: Obj = {}): NodeGroupInput {
+    const config = parseStackConfig({
+        network: "testnet",
+        chain,
+        ...stackKeys,
+        groups: {
+            rpc: { replicas: 2, image: IMAGES[chain], storage: { size: "10Gi" }, ...group },
+        },
+    });
+    return {
+        network: "testnet",
+        chain,
+        group: "rpc",
+        namespace: "chains",
+        revision: revisionOf(chain, config.groups.rpc),
+        pinRevision: false,
+        config: config.groups.rpc,
+        adapter: adapterFor(chain),
+    };
+}
+
+const podOf = (i: NodeGroupInput): Obj => (buildNodeGroup(i).statefulSet as Obj).spec.template.spec;
+const initNames = (pod: Obj): string[] => (pod.initContainers ?? []).map((c: Obj) => c.name);
+const init = (pod: Obj, name: string): Obj => pod.initContainers.find((c: Obj) => c.name === name);
+
+describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
+    it("a cometbft group without new keys: install, then prepare with cometbft init's defaults", () => {
+        const pod = podOf(input("cometbft"));
+        assert.deepEqual(initNames(pod), ["agent-install", "prepare"]);
+        const install = init(pod, "agent-install");
+        assert.equal(install.image, NODE_AGENT_IMAGE);
+        assert.deepEqual(install.command, [
+            "/usr/local/bin/chainfleet-agent",
+            "install",
+            "--to",
+            AGENT_DIR,
+        ]);
+        assert.deepEqual(install.volumeMounts, [{ name: "chainfleet-bin", mountPath: AGENT_DIR }]);
+        const prepare = init(pod, "prepare");
+        assert.equal(prepare.image, IMAGES.cometbft, "the chain's own image runs its init");
+        assert.deepEqual(prepare.command, [AGENT_BINARY]);
+        assert.deepEqual(prepare.args, ["prepare", "--chain", "cometbft", "--home", "/cometbft"]);
+        assert.ok(
+            prepare.env.some((e: Obj) => e.name === "CMTHOME" && e.value === "/cometbft"),
+            "the node's env",
+        );
+        assert.deepEqual(
+            prepare.volumeMounts.map((m: Obj) => [m.name, m.mountPath]),
+            [
+                ["data", "/cometbft"],
+                ["chainfleet-bin", AGENT_DIR],
+                ["config", CONFIG_DIR],
+            ],
+        );
+        assert.ok(pod.volumes.some((v: Obj) => v.name === "chainfleet-bin" && v.emptyDir));
+        const cm = buildNodeGroup(input("cometbft")).configMap as Obj;
+        assert.equal(cm.data[OVERRIDES_KEY], undefined, "nothing to override");
+    });
+
+    it("keeps the pod non-root with every capability dropped, init containers included", () => {
+        const pod = podOf(input("cometbft"));
+        assert.equal(pod.securityContext.runAsUser, 10001);
+        assert.equal(pod.securityContext.runAsNonRoot, true);
+        for (const c of [...pod.initContainers, ...pod.containers]) {
+            assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] }, c.name);
+            assert.equal(c.securityContext.allowPrivilegeEscalation, false, c.name);
+        }
+    });
+
+    it("readiness runs `chainfleet-agent ready` from the shared volume, no shell or curl", () => {
+        for (const chain of ["cometbft", "sei"] as const) {
+            const pod = podOf(input(chain, chain === "sei" ? { chainId: "atlantic-2" } : {}));
+            const node = pod.containers[0];
+            assert.deepEqual(node.readinessProbe.exec.command, [
+                AGENT_BINARY,
+                "ready",
+                "--chain",
+                chain,
+                "--rpc",
+                "http://127.0.0.1:26657",
+                "--timeout",
+                "5s",
+            ]);
+            assert.ok(node.readinessProbe.timeoutSeconds > 5, "the probe outlasts --timeout");
+            assert.ok(
+                node.volumeMounts.some(
+                    (m: Obj) =>
+                        m.name === "chainfleet-bin" && m.mountPath === AGENT_DIR && m.readOnly,
+                ),
+            );
+        }
+    });
+
+    it("a sei group: chain id, genesis url, overrides with peers in Sei's own p2p keys", () => {
+        const i = input(
+            "sei",
+            {
+                chainId: "atlantic-2",
+                genesis: { url: "https://example.org/atlantic-2/genesis.json.gz", sha256: SHA },
+            },
+            {
+                snapshot: { url: "https://s.example.org/a.tar.gz", sha256: SHA },
+                config: {
+                    configToml: { p2p: { "max-connections": 300 }, moniker: "rpc" },
+                    appToml: { "minimum-gas-prices": "0.01usei" },
+                    clientToml: { "keyring-backend": "test" },
+                },
+                peers: {
+                    seeds: [`${NODE_A}@seed.example.org:26656`, `${NODE_B}@10.0.0.2:26656`],
+                    persistentPeers: [`${NODE_B}@10.0.0.2:26656`],
+                },
+            },
+        );
+        const pod = podOf({ ...i, upgradeInfo: { name: "v6.3.0", height: 1000 } });
+        assert.deepEqual(initNames(pod), [
+            "snapshot-restore",
+            "agent-install",
+            "prepare",
+            "upgrade-info",
+        ]);
+        assert.deepEqual(init(pod, "prepare").args, [
+            "prepare",
+            "--chain",
+            "sei",
+            "--home",
+            "/sei",
+            "--chain-id",
+            "atlantic-2",
+            "--genesis-url",
+            "https://example.org/atlantic-2/genesis.json.gz",
+            "--genesis-sha256",
+            SHA,
+            "--overrides",
+            `${CONFIG_DIR}/${OVERRIDES_KEY}`,
+        ]);
+        const cm = buildNodeGroup(i).configMap as Obj;
+        assert.deepEqual(JSON.parse(cm.data[OVERRIDES_KEY]), {
+            configToml: {
+                moniker: "rpc",
+                p2p: {
+                    "max-connections": 300,
+                    "bootstrap-peers": `${NODE_A}@seed.example.org:26656,${NODE_B}@10.0.0.2:26656`,
+                    "persistent-peers": `${NODE_B}@10.0.0.2:26656`,
+                },
+            },
+            appToml: { "minimum-gas-prices": "0.01usei" },
+            clientToml: { "keyring-backend": "test" },
+        });
+    });
+
+    it("a cometbft group: peers become seeds / persistent_peers", () => {
+        const i = input("cometbft", {}, { peers: { persistentPeers: [`${NODE_A}@v-0.v:26656`] } });
+        const cm = buildNodeGroup(i).configMap as Obj;
+        assert.deepEqual(JSON.parse(cm.data[OVERRIDES_KEY]), {
+            configToml: { p2p: { persistent_peers: `${NODE_A}@v-0.v:26656` } },
+        });
+    });
+
+    it("a genesis from a ConfigMap: mounted for prepare, passed as --genesis-file", () => {
+        const i = input("cometbft", { genesis: { configMap: "dev-genesis", key: "g.json" } });
+        const pod = podOf(i);
+        const prepare = init(pod, "prepare");
+        assert.deepEqual(prepare.args.slice(5), ["--genesis-file", GENESIS_FILE]);
+        assert.ok(
+            prepare.volumeMounts.some(
+                (m: Obj) => m.name === "genesis" && m.mountPath === path.dirname(GENESIS_FILE),
+            ),
+        );
+        assert.deepEqual(
+            pod.volumes.find((v: Obj) => v.name === "genesis"),
+            {
+                name: "genesis",
+                configMap: {
+                    name: "dev-genesis",
+                    items: [{ key: "g.json", path: "genesis.json" }],
+                },
+            },
+        );
+    });
+
+    it("a HardFork bootstrap prepares the home with the incumbent image", () => {
+        const i = input("sei", { chainId: "atlantic-2" });
+        const job = buildBootstrapJob(i, 0, "ghcr.io/sei-protocol/sei:v6.0.0", 999) as Obj;
+        const pod = job.spec.template.spec;
+        assert.deepEqual(initNames(pod), ["agent-install", "prepare"]);
+        assert.equal(init(pod, "prepare").image, "ghcr.io/sei-protocol/sei:v6.0.0");
+        assert.equal(pod.containers[0].readinessProbe, undefined);
+    });
+
+    it("avalanche pods get no agent and keep their health probe", () => {
+        const pod = podOf(input("avalanche"));
+        assert.deepEqual(initNames(pod), []);
+        assert.deepEqual(pod.containers[0].readinessProbe.httpGet, {
+            path: "/ext/health",
+            port: "http",
+        });
+    });
+
+    it("the revision moves with chainId, genesis, config and peers", () => {
+        const base = input("sei", { chainId: "atlantic-2" }).config;
+        const revisions = [
+            base,
+            { ...base, chainId: "pacific-1" },
+            { ...base, genesis: { url: "https://example.org/g.json", sha256: SHA } },
+            { ...base, genesis: { configMap: "g", key: "genesis.json" } },
+            { ...base, config: { configToml: { moniker: "x" } } },
+            { ...base, config: { configToml: { moniker: "y" } } },
+            { ...base, peers: { seeds: [`${NODE_A}@s:26656`] } },
+            { ...base, peers: { persistentPeers: [`${NODE_A}@s:26656`] } },
+        ].map((g) => revisionOf("sei", g));
+        assert.equal(new Set(revisions).size, revisions.length, revisions.join(" "));
+        assert.equal(revisionOf("sei", { ...base }), revisions[0], "stable");
+    });
+});
+
+/** The agent built once by node-agent/build.sh (needs Go); undefined without Go. */
+function buildAgent(dir: string): string | undefined {
+    const go = spawnSync("go", ["version"], { encoding: "utf8" });
+    if (go.status !== 0) return undefined;
+    const root = path.resolve(__dirname, "../..");
+    const r = spawnSync("nice", ["-n", "19", "bash", path.join(root, "node-agent/build.sh"), dir], {
+        encoding: "utf8",
+    });
+    assert.equal(r.status, 0, `node-agent/build.sh failed:\n${r.stderr}`);
+    return path.join(dir, "chainfleet-agent");
+}
+
+/** The host's cometbft (scripts/tools.sh puts it under the cache), if there is one. */
+function hostCometbftDir(): string | undefined {
+    const tools = path.join(
+        process.env.CHAINFLEET_CACHE ?? path.join(os.homedir(), ".cache/chainfleet"),
+        "tools",
+    );
+    const dirs = fs.existsSync(tools)
+        ? fs.readdirSync(tools).filter((d) => d.startsWith("cometbft-"))
+        : [];
+    const bin = dirs
+        .map((d) => path.join(tools, d, "bin"))
+        .find((d) => fs.existsSync(path.join(d, "cometbft")));
+    return bin;
+}
+
+describe("node home: the manifest's prepare flags, run by the real agent", function () {
+    this.timeout(600_000);
+    let tmp: string;
+    let agent: string | undefined;
+
+    before(function () {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "chainfleet-agent-"));
+        agent = buildAgent(path.join(tmp, "bin"));
+        if (!agent) this.skip();
+    });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    /** Runs the manifest's prepare command with pod paths mapped into `root`. */
+    function runPrepare(i: NodeGroupInput, root: string, env: NodeJS.ProcessEnv = {}) {
+        const pod = podOf(i);
+        const prepare = init(pod, "prepare");
+        const home = path.join(root, "home");
+        const cm = buildNodeGroup(i).configMap as Obj;
+        fs.mkdirSync(path.join(root, "etc"), { recursive: true });
+        if (cm.data[OVERRIDES_KEY]) {
+            fs.writeFileSync(path.join(root, "etc", OVERRIDES_KEY), cm.data[OVERRIDES_KEY]);
+        }
+        const map = (arg: string): string =>
+            arg === i.adapter.homeDir
+                ? home
+                : arg.startsWith(CONFIG_DIR)
+                  ? path.join(root, "etc", arg.slice(CONFIG_DIR.length))
+                  : arg === GENESIS_FILE
+                    ? path.join(root, "genesis.json")
+                    : arg;
+        return spawnSync(agent!, prepare.args.map(map), {
+            encoding: "utf8",
+            env: { ...process.env, ...env },
+        });
+    }
+
+    it("accepts every flag a sei manifest passes (usage errors exit 2)", () => {
+        const i = input(
+            "sei",
+            {
+                chainId: "atlantic-2",
+                genesis: { url: "http://127.0.0.1:9/genesis.json", sha256: SHA },
+            },
+            { config: { appToml: { pruning: "nothing" } }, peers: { seeds: [`${NODE_A}@s:1`] } },
+        );
+        const r = runPrepare(i, path.join(tmp, "sei"), { PATH: "/nonexistent" });
+        // The download fails (nothing listens on port 9): a retryable failure, not a usage error.
+        assert.equal(r.status, 1, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+        assert.doesNotMatch(r.stderr, /flag provided but not defined|is required/);
+    });
+
+    it("prepares a real cometbft home: init, overrides with peers, then a ConfigMap genesis", function () {
+        const cometbft = hostCometbftDir();
+        if (!cometbft) {
+            // The flags were still checked by the test above.
+            this.skip();
+        }
+        const env = { PATH: `${cometbft}:${process.env.PATH}` };
+        const first = input(
+            "cometbft",
+            {},
+            {
+                config: { configToml: { moniker: "rpc-0", p2p: { max_num_inbound_peers: 7 } } },
+                peers: { persistentPeers: [`${NODE_A}@validator-0.validator:26656`] },
+            },
+        );
+        const r1 = runPrepare(first, path.join(tmp, "c1"), env);
+        assert.equal(r1.status, 0, `exit ${r1.status}\n${r1.stdout}\n${r1.stderr}`);
+        const toml = fs.readFileSync(path.join(tmp, "c1/home/config/config.toml"), "utf8");
+        assert.match(toml, /persistent_peers = ["']a{40}@validator-0\.validator:26656["']/);
+        assert.match(toml, /max_num_inbound_peers = 7\b/);
+        assert.match(toml, /moniker = ["']rpc-0["']/);
+
+        // The genesis that init wrote, given to a second node through the ConfigMap path.
+        const genesis = fs.readFileSync(path.join(tmp, "c1/home/config/genesis.json"), "utf8");
+        const chainId = JSON.parse(genesis).chain_id as string;
+        fs.mkdirSync(path.join(tmp, "c2"), { recursive: true });
+        fs.writeFileSync(path.join(tmp, "c2/genesis.json"), genesis);
+        const second = input("cometbft", { chainId, genesis: { configMap: "dev-genesis" } });
+        const r2 = runPrepare(second, path.join(tmp, "c2"), env);
+        assert.equal(r2.status, 0, `exit ${r2.status}\n${r2.stdout}\n${r2.stderr}`);
+        assert.equal(
+            JSON.parse(fs.readFileSync(path.join(tmp, "c2/home/config/genesis.json"), "utf8"))
+                .chain_id,
+            chainId,
+        );
+        // Idempotent: the next start of the same pod.
+        const again = runPrepare(second, path.join(tmp, "c2"), env);
+        assert.equal(again.status, 0, `exit ${again.status}\n${again.stderr}`);
+    });
+});
