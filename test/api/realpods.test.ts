@@ -11,10 +11,10 @@
  * - the upgrade-info init container writes data/upgrade-info.json, and keeps one that exists;
  * - a node under the halt wrapper (chains/halt.ts) that is stopped is a failed Job, not a halt.
  *
- * Until node homes are prepared by chainfleet itself (the network issue), the node container
- * here runs `cometbft init` and copies a genesis from a ConfigMap before the node's own command.
- * Only that wrapper is the test's: command, args, env, probes, volumes and init containers are
- * the manifests' own.
+ * Homes are prepared by chainfleet's own init containers (agent-install, then the agent's
+ * `prepare`: `cometbft init`, the genesis from a ConfigMap, TOML overrides, peers), and readiness
+ * is the agent's `ready`. The test adds only what chainfleet does not do yet: the validator's
+ * key (VALIDATOR_KEY), and the real node's selector and toleration.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -56,16 +56,15 @@ type Obj = Record<string, unknown>;
 const COMETBFT_IMAGE = "cometbft/cometbft:v0.38.19";
 const BUSYBOX_IMAGE = "docker.io/library/busybox:1.36";
 
-/** The test's stand-in for node-home preparation (see the header), then the node's command. */
-const PREPARE = [
+/**
+ * The test's only stand-in: the validator's key. chainfleet prepares every home itself (the
+ * agent's `prepare` init container: `cometbft init`, the genesis from the "seed" ConfigMap, the
+ * TOML overrides), but keeps no validator keys yet (the network issue), so the validator pod
+ * copies its key over the generated one before the node's own command.
+ */
+const VALIDATOR_KEY = [
     "set -e",
-    'if [ ! -f "$CMTHOME/config/genesis.json" ]; then',
-    '    cometbft init --home "$CMTHOME" >/dev/null',
-    '    cp /seed/genesis.json "$CMTHOME/config/genesis.json"',
-    '    if [ "$ROLE" = validator ]; then',
-    '        cp /seed/priv_validator_key.json /seed/node_key.json "$CMTHOME/config/"',
-    "    fi",
-    "fi",
+    'cp /seed/priv_validator_key.json /seed/node_key.json "$CMTHOME/config/"',
     'exec "$@"',
 ].join("\n");
 
@@ -80,6 +79,10 @@ function groupSpec(overrides: Partial<GroupSpec> = {}): GroupSpec {
         replicas: 1,
         image: COMETBFT_IMAGE,
         args: ["--proxy_app=kvstore", ...args],
+        // One network: every node's genesis from the same ConfigMap (the agent places it).
+        genesis: { configMap: "seed", key: "genesis.json" },
+        // Pods peer on private addresses, which a strict address book refuses.
+        config: { configToml: { p2p: { addr_book_strict: false } } },
         resources: { requests: { cpu: "10m", memory: "64Mi" } },
         storage: { size: "1Gi" },
         update: {
@@ -107,9 +110,9 @@ function groupInput(namespace: string, group: string, config: GroupSpec): NodeGr
 }
 
 /**
- * Creates a group's ConfigMap, peer Service and StatefulSet, placed on the real node. `role`
- * and `seed` feed the PREPARE wrapper; `main: "<sh script>"` replaces the node by that script and
- * a sleep (for init container tests: the script shows what the init containers left).
+ * Creates a group's ConfigMap, peer Service and StatefulSet, placed on the real node. A
+ * `validator` gets the seed's key (VALIDATOR_KEY); `main: "<sh script>"` replaces the node by
+ * that script and a sleep (for init container tests: the script shows what they left).
  */
 async function createGroup(
     input: NodeGroupInput,
@@ -130,11 +133,8 @@ async function createGroup(
         delete node.readinessProbe;
         delete node.livenessProbe;
         delete node.startupProbe;
-    } else {
-        node.command = ["/bin/sh", "-c", PREPARE, "prepare", ...node.command];
-        node.env = [...node.env, { name: "ROLE", value: opts.role ?? "full" }];
-        // Loopback-only and private addresses are refused by a strict address book.
-        node.env.push({ name: "CMT_P2P_ADDR_BOOK_STRICT", value: "false" });
+    } else if (opts.role === "validator") {
+        node.command = ["/bin/sh", "-c", VALIDATOR_KEY, "validator-key", ...node.command];
         (node.volumeMounts as Obj[]).push({ name: "seed", mountPath: "/seed", readOnly: true });
         pod.volumes.push({ name: "seed", configMap: { name: "seed" } });
     }
@@ -224,11 +224,7 @@ describe("api: real pods on the real node", function () {
 
         it("a full node that syncs from the validator by its DNS name gets Ready", async () => {
             const peer = `${validatorId}@${validatorPod}.${validatorService}.${ns}.svc.cluster.local:26656`;
-            const input = groupInput(
-                ns,
-                "full",
-                groupSpec({ args: ["--p2p.persistent_peers", peer] }),
-            );
+            const input = groupInput(ns, "full", groupSpec({ peers: { persistentPeers: [peer] } }));
             const { pod, selector } = await createGroup(input, { role: "full" });
             fullSelector = selector;
             await waitForPod(ns, pod, "Ready", isReady, 180_000);
@@ -252,7 +248,7 @@ describe("api: real pods on the real node", function () {
                 .filter((e) => e.reason === "Unhealthy")
                 .map((e) => e.message ?? "");
             assert.ok(
-                probeFailures.some((m) => /readiness: (node is catching up|no block yet)/.test(m)),
+                probeFailures.some((m) => /not ready: (node is catching up|no block yet)/.test(m)),
                 `no readiness failure with the probe's reason:\n${await podReport(ns, pod)}`,
             );
         });
