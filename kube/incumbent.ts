@@ -7,6 +7,7 @@
 import { LABEL, SWITCHED_AT_ANNOTATION } from "../lib/labels";
 import { groupNames } from "../lib/names";
 import type { Incumbent } from "../lib/plan";
+import { forbiddenMessage } from "../lib/forbidden";
 
 /** What the program reads of a stable Service. */
 export interface LiveService {
@@ -68,6 +69,11 @@ export function kubeClusterReader(access: {
         } catch (err) {
             if (kube.isNotFound(err)) {
                 return undefined;
+            }
+            // A 403 is the deploying identity's missing permission, not an unreachable cluster.
+            const forbidden = forbiddenMessage(err);
+            if (forbidden !== undefined) {
+                throw new Error(`cannot read ${what}: ${forbidden}`, { cause: err });
             }
             throw new Error(
                 `cannot read ${what} from the cluster (${err instanceof Error ? err.message : String(err)}); ` +

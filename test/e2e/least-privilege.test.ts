@@ -2,7 +2,8 @@
  * The deploying identity (config/deployer.ts, `npm run deployer`) is enough, and every rule of it
  * is needed: `pulumi preview` and a whole BlueGreen `pulumi up` run as that ServiceAccount, with
  * the kubeconfig `npm run deployer -- --kubeconfig-out` writes; then, for each rule of its Role,
- * an upgrade run by an identity without that rule fails and says which permission is missing.
+ * an upgrade run by an identity without that rule fails and says which permission is missing
+ * (that table only with CHAINFLEET_E2E_RBAC_TABLE=1: it takes about a minute per rule).
  *
  * The stacks are applied by the cluster admin only for what a platform team would do once: the
  * identity itself (`kubectl apply` of the deployer's output). Everything else is the deployer's.
@@ -219,7 +220,10 @@ describe("e2e: a deploy job's least-privilege identity", function () {
         return buildDeployerIdentity(shape).rules.namespaced.length;
     })();
 
-    for (let i = 0; i < ruleCount; i++) {
+    // About a minute per rule: opt-in (CHAINFLEET_E2E_RBAC_TABLE=1), so the tier stays inside
+    // CI's time; the positive run above is always part of it.
+    const table = process.env.CHAINFLEET_E2E_RBAC_TABLE === "1";
+    for (let i = 0; i < (table ? ruleCount : 0); i++) {
         it(`without Role rule ${i + 1} of ${ruleCount}, the upgrade fails naming the permission`, async function () {
             const network = `lp${i}-${id}`;
             namespace = `e2e-lp${i}-${id}`;
@@ -244,7 +248,7 @@ describe("e2e: a deploy job's least-privilege identity", function () {
             // Kubernetes provider applies, the API server's ("cannot <verb> resource "<resource>"").
             const resource = dropped.resources[0];
             const named = new RegExp(
-                `lacks (${dropped.verbs.join("|")})[^;]* on ${resource}\\b|cannot (${dropped.verbs.join("|")}) resource \\\\?"${resource}\\\\?"`,
+                `lacks (${dropped.verbs.join("|")})[^;]* on ${resource}\\b|cannot (${dropped.verbs.join("|")}) resource \\\\*"${resource}\\\\*"`,
             );
             assert.match(
                 up.output,
