@@ -65,6 +65,8 @@ describe("e2e: HardFork upgrade (sei)", function () {
         network,
         namespace,
         chain: "sei",
+        // The agent prepares a Sei home with the chain id (config/nodeHome.ts).
+        chainId: "atlantic-2",
         groups: { [GROUP]: g },
     });
 

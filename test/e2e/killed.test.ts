@@ -237,6 +237,8 @@ describe("e2e: pulumi up killed mid-wait", function () {
             network,
             namespace,
             chain: "sei",
+            // The agent prepares a Sei home with the chain id (config/nodeHome.ts).
+            chainId: "atlantic-2",
             groups: { [GROUP]: g },
         });
         stack = new E2eStack({ label: "kill-hf" });
