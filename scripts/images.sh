@@ -13,6 +13,7 @@
 #                               (default /run/chainfleet/containerd.sock); names containerd
 #                               already has with the same image config are skipped
 #   list                        each image: its names, cache key, size, cached or not
+#   run <image> [args...]       run the image once in a throwaway container (docker run --rm)
 #   stop                        stop the docker daemon this script started
 #   -h, --help                  this text
 #
@@ -634,6 +635,22 @@ list_images() {
 main() {
     local cmd=build arg images=() img total_start
     FORCE=" "
+    if [[ ${1:-} == run ]]; then
+        # run <image> [args...]: the image in a throwaway container (a check that it starts),
+        # with a daemon up and the image loaded even when its build was cached.
+        shift
+        (($#)) || die "run needs an image (one of ${ALL_IMAGES[*]})"
+        local image=$1 names=()
+        shift
+        image_names "$image" >/dev/null
+        mkdir -p "$IMAGES_DIR"
+        load_deb_shas
+        ensure_docker
+        ensure_loaded "$image"
+        read -r -a names <<<"$(image_names "$image")"
+        docker run --rm "${names[0]}" "$@"
+        return
+    fi
     case "${1:-}" in
     build | import | list | stop) cmd=$1; shift ;;
     -h | --help) usage; exit 0 ;;
