@@ -444,9 +444,10 @@ cmd_down() {
     log "down"
 }
 
-cmd_status() {
+# show_processes <component...>: one line each, running (pid) or stopped; fails if one is stopped.
+show_processes() {
     local name pid ok=0
-    for name in "${COMPONENTS[@]}"; do
+    for name in "$@"; do
         if pid=$(pid_of "$name"); then
             printf '%-24s running (pid %s)\n' "$name" "$pid"
         else
@@ -454,6 +455,12 @@ cmd_status() {
             ok=1
         fi
     done
+    return $ok
+}
+
+cmd_status() {
+    local ok=0
+    show_processes "${COMPONENTS[@]}" || ok=1
     if real_node_enabled; then
         node_status || ok=1
     fi

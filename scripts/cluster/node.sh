@@ -374,15 +374,8 @@ node_down() {
 }
 
 node_status() {
-    local name pid ok=0
-    for name in "${NODE_COMPONENTS[@]}"; do
-        if pid=$(pid_of "$name"); then
-            printf '%-24s running (pid %s)\n' "$name" "$pid"
-        else
-            printf '%-24s stopped\n' "$name"
-            ok=1
-        fi
-    done
+    local ok=0
+    show_processes "${NODE_COMPONENTS[@]}" || ok=1
     if ip -br addr show "$NODE_BRIDGE" >/dev/null 2>&1; then
         printf '%-24s %s\n' "bridge" "$(ip -br addr show "$NODE_BRIDGE" | awk '{print $2, $3}')"
     else
