@@ -47,7 +47,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"install", "--to DIR", "copy this executable to DIR/" + BinaryName, runInstall},
-		{"prepare", "--chain cometbft|sei|cosmos --home DIR [flags]", "make a node home ready to start (init, genesis, overrides, keys, upgrade-info, validate)", runPrepare},
+		{"prepare", "--chain cometbft|sei|cosmos --home DIR [flags]", "make a node home ready to start (init, genesis, overrides, keys, upgrade-info, validate, peers)", runPrepare},
 		{"ready", "--chain cometbft|sei|cosmos|avalanche [--rpc URL] [--timeout 2s]", "exit 0 only when the node is in sync (readiness probe)", runReady},
 		{"node-id", "--key FILE", "print the CometBFT node ID of a node_key.json", runNodeID},
 		{"gen-node-key", "", "print a fresh CometBFT node_key.json", runGenNodeKey},
@@ -187,6 +187,7 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	upgrade := fs.String("upgrade-info", "", `planned upgrade for data/upgrade-info.json, e.g. '{"name":"v2","height":1000}'`)
 	dlTimeout := fs.Duration("download-timeout", 30*time.Minute, "limit for the genesis download")
 	initTimeout := fs.Duration("init-timeout", 5*time.Minute, "limit for the chain's init command")
+	peerWait := fs.Duration("peer-wait", 0, "after the config step, wait up to this long (e.g. 2m) until the host names in config.toml's persistent peers resolve; 0: no wait")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -220,7 +221,7 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	o := prepare.Options{
 		Chain: *chain, Home: absHome, Binary: *binary, Moniker: *moniker, ChainID: *chainID,
 		OverridesFile: *overrides, NodeKeyFile: *nodeKey, ValidatorKeyFile: *valKey,
-		InitTimeout: *initTimeout, Out: stdout,
+		InitTimeout: *initTimeout, PeerWait: *peerWait, Out: stdout,
 	}
 	src, err := genesisSource(*genURL, *genSHA, *genFile)
 	if err != nil {
@@ -242,6 +243,9 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *initTimeout <= 0 {
 		return exitcode.Usagef("--init-timeout %s must be positive", *initTimeout)
+	}
+	if *peerWait < 0 {
+		return exitcode.Usagef("--peer-wait %s must not be negative: give a duration like 2m, or 0 for no wait", *peerWait)
 	}
 	o.HTTPClient = &http.Client{Timeout: *dlTimeout}
 	return prepare.Run(ctx, o)

@@ -41,6 +41,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--upgrade-info", `{"name":"v2"}`}, "height must be a positive integer"},
 		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--upgrade-info", `{"name":"v2","height":5,"info":"x"}`}, `unknown field "info"`},
 		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--upgrade-info", `{"height":5}`}, "name is missing"},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--peer-wait", "soon"}, `invalid value "soon" for flag -peer-wait`},
+		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "--peer-wait", "-1s"}, "--peer-wait -1s must not be negative"},
 		{[]string{"prepare", "--chain", "cometbft", "--home", "/x", "extra"}, `unexpected argument "extra"`},
 		{[]string{"ready"}, "--chain is required: use one of cometbft, sei, cosmos, avalanche"},
 		{[]string{"ready", "--chain", "sei", "--rpc", "127.0.0.1:26657"}, `--rpc "127.0.0.1:26657": give an http:// or https:// base URL`},

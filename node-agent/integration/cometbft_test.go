@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -207,12 +208,12 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) t
 	return 0
 }
 
-func overrides(t *testing.T, rpc, p2p string) string {
+func overrides(t *testing.T, rpc, p2p, persistentPeers string) string {
 	p := filepath.Join(t.TempDir(), "overrides.json")
 	ov := map[string]any{"configToml": map[string]any{
 		"proxy_app": "kvstore",
 		"rpc":       map[string]any{"laddr": "tcp://" + rpc},
-		"p2p":       map[string]any{"laddr": "tcp://" + p2p, "pex": false},
+		"p2p":       map[string]any{"laddr": "tcp://" + p2p, "pex": false, "persistent_peers": persistentPeers},
 		"consensus": map[string]any{"timeout_commit": "500ms"},
 	}}
 	b, _ := json.Marshal(ov)
@@ -241,16 +242,26 @@ func TestRealCometBFT(t *testing.T) {
 	keyFile := filepath.Join(t.TempDir(), "node_key.json")
 	os.WriteFile(keyFile, []byte(keyJSON), 0o600)
 
-	out, stderr, code, prepDur := agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeA,
-		"--binary", bin, "--overrides", overrides(t, rpcA, p2pA), "--node-key", keyFile)
+	// As in a StatefulSet, the in-fleet peers name this node too: prepare drops it.
+	idA, _, _, _ := agentRun(t, agent, "node-id", "--key", keyFile)
+	idA = strings.TrimSpace(idA)
+	ovA := overrides(t, rpcA, p2pA, idA+"@localhost:"+strings.Split(p2pA, ":")[1])
+	prepareA := []string{"prepare", "--chain", "cometbft", "--home", homeA,
+		"--binary", bin, "--overrides", ovA, "--node-key", keyFile, "--peer-wait", "5s"}
+	out, stderr, code, prepDur := agentRun(t, agent, prepareA...)
 	t.Logf("prepare A (%s):\n%s", prepDur.Round(time.Millisecond), out)
 	if code != 0 {
 		t.Fatalf("prepare A: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"ran cometbft init --home " + homeA, "merged overrides into config/config.toml", "wrote config/node_key.json"} {
+	for _, want := range []string{"ran cometbft init --home " + homeA, "merged overrides into config/config.toml", "wrote config/node_key.json",
+		"dropped this node (" + idA + ") from persistent_peers", "no peers to resolve in config.toml p2p.persistent_peers"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("prepare A output lacks %q", want)
 		}
+	}
+
+	if cfg, _ := os.ReadFile(filepath.Join(homeA, "config", "config.toml")); !regexp.MustCompile(`(?m)^persistent_peers = (''|"")$`).Match(cfg) {
+		t.Errorf("config.toml of node A still lists peers:\n%s", cfg)
 	}
 
 	// The node ID the agent derives equals the one CometBFT derives from the same file.
@@ -263,8 +274,7 @@ func TestRealCometBFT(t *testing.T) {
 	// A second prepare (a pod restart) changes nothing and runs no init.
 	stateBefore, _ := os.ReadFile(filepath.Join(homeA, "data", "priv_validator_state.json"))
 	cfgBefore, _ := os.ReadFile(filepath.Join(homeA, "config", "config.toml"))
-	out2, _, code, _ := agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeA,
-		"--binary", bin, "--overrides", overrides(t, rpcA, p2pA), "--node-key", keyFile)
+	out2, _, code, _ := agentRun(t, agent, prepareA...)
 	cfgAfter, _ := os.ReadFile(filepath.Join(homeA, "config", "config.toml"))
 	if code != 0 || !strings.Contains(out2, "skipped: config/config.toml exists") || !bytes.Equal(cfgBefore, cfgAfter) {
 		t.Fatalf("second prepare: exit %d, config changed %v:\n%s", code, !bytes.Equal(cfgBefore, cfgAfter), out2)
@@ -323,7 +333,7 @@ func TestRealCometBFT(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	sum := sha256.Sum256(served)
 	prepareB := []string{"prepare", "--chain", "cometbft", "--home", homeB, "--binary", bin,
-		"--overrides", overrides(t, rpcB, p2pB), "--chain-id", chainID,
+		"--overrides", overrides(t, rpcB, p2pB, ""), "--chain-id", chainID,
 		"--genesis-url", "http://" + genesisSrv + "/genesis.json.gz", "--genesis-sha256", hex.EncodeToString(sum[:])}
 
 	// A wrong checksum is refused and writes nothing.

@@ -1,8 +1,9 @@
 // Package prepare makes a node home ready for the node's first (or next) start: the chain's
 // own init, the genesis, config overrides, keys, priv_validator_state and upgrade-info, then a
-// validation. Every step is idempotent: run it on every pod start, on an empty volume, on a
-// home from an earlier start or on one restored from a snapshot, and it converges to the same
-// files. Each step prints one line saying what it did or why it skipped.
+// validation and, when asked, a bounded wait for the persistent peers' DNS names. Every step
+// is idempotent: run it on every pod start, on an empty volume, on a home from an earlier
+// start or on one restored from a snapshot, and it converges to the same files. Each step
+// prints one line saying what it did or why it skipped.
 package prepare
 
 import (
@@ -56,6 +57,12 @@ type Options struct {
 	UpgradeInfo      *UpgradeInfo
 	HTTPClient       *http.Client
 	InitTimeout      time.Duration
+	// PeerWait bounds the wait for the persistent peers' host names to resolve; 0: no wait.
+	PeerWait time.Duration
+	// Resolver looks up the peers' host names (nil: net.DefaultResolver).
+	Resolver Resolver
+	// PeerPollInterval is the time between lookups while waiting (0: one second).
+	PeerPollInterval time.Duration
 	Out              io.Writer
 }
 
@@ -128,6 +135,7 @@ type runner struct {
 	configDir, dataDir string
 	overrides          *Overrides
 	nodeKey            []byte
+	nodeID             string // of --node-key; "" without one
 	validatorKey       []byte
 }
 
@@ -182,7 +190,10 @@ func Run(ctx context.Context, o Options) error {
 	if err := r.upgradeInfo(); err != nil {
 		return err
 	}
-	return r.validate()
+	if err := r.validate(); err != nil {
+		return err
+	}
+	return r.waitForPeers(ctx)
 }
 
 func (r *runner) readInputs() error {
@@ -202,10 +213,12 @@ func (r *runner) readInputs() error {
 		if err != nil {
 			return exitcode.Invalidf("--node-key %q: %v", r.NodeKeyFile, err)
 		}
-		if _, err := nodekey.Parse(data); err != nil {
+		k, err := nodekey.Parse(data)
+		if err != nil {
 			return exitcode.Invalidf("--node-key %q: %v", r.NodeKeyFile, err)
 		}
 		r.nodeKey = data
+		r.nodeID = nodekey.ID(k)
 	}
 	if r.ValidatorKeyFile != "" {
 		data, err := os.ReadFile(r.ValidatorKeyFile)
@@ -393,6 +406,12 @@ func (r *runner) applyOverrides() error {
 	var writes []pending
 	for _, f := range overrideFiles {
 		ov := r.overrides.forKey(f.key)
+		if f.key == "configToml" {
+			var note string
+			if ov, note = r.dropSelf(ov); note != "" {
+				r.say("config", "%s", note)
+			}
+		}
 		setChainID := f.file == "client.toml" && r.Chain != CometBFT && r.ChainID != ""
 		if len(ov) == 0 && !setChainID {
 			continue
@@ -517,8 +536,7 @@ func (r *runner) writeKeys() error {
 	}
 	extra := ""
 	if r.nodeKey != nil {
-		k, _ := nodekey.Parse(r.nodeKey)
-		extra = " (node id " + nodekey.ID(k) + ")"
+		extra = " (node id " + r.nodeID + ")"
 	}
 	if err := write("node-key", r.nodeKey, "node_key.json", "--node-key", extra); err != nil {
 		return err

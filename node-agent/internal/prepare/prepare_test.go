@@ -41,9 +41,16 @@ max_open_connections = 900
 
 [p2p]
 laddr = "tcp://0.0.0.0:26656"
-persistent_peers = ""
+%s
 pex = true
 `
+
+// fakeP2PKeys are the peer keys of each dialect's config.toml (see peerKeys).
+var fakeP2PKeys = map[string]string{
+	CometBFT: "persistent_peers = \"\"\nseeds = \"\"",
+	Cosmos:   "persistent_peers = \"\"\nseeds = \"\"",
+	Sei:      "persistent-peers = \"\"\nbootstrap-peers = \"\"",
+}
 
 const fakeAppToml = `minimum-gas-prices = ""
 pruning = "default"
@@ -121,7 +128,7 @@ func fakeChain(kind string, args []string) int {
 	if moniker == "" {
 		moniker = "host"
 	}
-	os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(fmt.Sprintf(fakeConfigToml, moniker)), 0o644)
+	os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(fmt.Sprintf(fakeConfigToml, moniker, fakeP2PKeys[kind])), 0o644)
 	if kind != CometBFT {
 		os.WriteFile(filepath.Join(cfg, "app.toml"), []byte(fakeAppToml), 0o644)
 		os.WriteFile(filepath.Join(cfg, "client.toml"), []byte(fakeClientToml), 0o644)
@@ -256,7 +263,7 @@ func TestInitOnlyWhenConfigTomlMissing(t *testing.T) {
 		t.Fatalf("second run changed files:\n%s\n---\n%s", before, after)
 	}
 	// Every step prints one line.
-	for _, step := range []string{"init", "genesis", "config", "node-key", "validator-key", "signing-state", "upgrade-info", "validate"} {
+	for _, step := range []string{"init", "genesis", "config", "node-key", "validator-key", "signing-state", "upgrade-info", "validate", "peers"} {
 		if !strings.Contains(out, "prepare: "+step+":") {
 			t.Errorf("no line for step %s:\n%s", step, out)
 		}
