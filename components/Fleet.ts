@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
 import type { KubeAccessInputs } from "../dynamic-providers";
 import type { Incumbent } from "../lib/plan";
+import { planFleet } from "../lib/fleetPeers";
+import { generatedGenesis } from "../lib/genesis";
 import { fleetGroupArgs } from "../lib/planGroup";
 import type { PreprodPlan } from "../lib/preprod";
 import { BootstrapTest } from "./BootstrapTest";
@@ -25,6 +27,7 @@ export interface FleetArgs {
 
 export class Fleet extends pulumi.ComponentResource {
     public readonly namespace: k8s.core.v1.Namespace;
+    public readonly genesis?: k8s.core.v1.ConfigMap;
     public readonly deployments: Record<string, NodeDeployment>;
     public readonly bootstrapTests: Record<string, BootstrapTest>;
 
@@ -37,20 +40,30 @@ export class Fleet extends pulumi.ComponentResource {
             { metadata: { name: namespace, labels: { "chainfleet.io/network": config.network } } },
             { parent: this },
         );
-        this.deployments = {};
-        // The same arguments as `npm run plan` describes (lib/planGroup.ts fleetGroupArgs).
-        for (const { name: child, ...group } of fleetGroupArgs(
-            name,
-            config,
-            args.incumbents,
-            args.preprod,
-        )) {
-            this.deployments[group.group] = new NodeDeployment(
-                child,
-                { ...group, config: config.groups[group.group], kube: args.kube },
+        // A generated genesis (dev/test networks): every group's prepare step reads it.
+        const genesis = generatedGenesis(config);
+        this.genesis =
+            genesis &&
+            new k8s.core.v1.ConfigMap(
+                `${name}-genesis`,
+                { ...genesis, metadata: { ...genesis.metadata, namespace } },
                 { parent: this, dependsOn: [this.namespace] },
             );
-        }
+        this.deployments = {};
+        // The same arguments as `npm run plan` describes (lib/planGroup.ts fleetGroupArgs), planned
+        // together so that each group knows the others' nodes as peers.
+        const groups = fleetGroupArgs(name, config, args.incumbents, args.preprod);
+        const plans = planFleet(groups);
+        groups.forEach(({ name: child, ...group }, i) => {
+            this.deployments[group.group] = new NodeDeployment(
+                child,
+                { ...group, config: config.groups[group.group], kube: args.kube, plan: plans[i] },
+                {
+                    parent: this,
+                    dependsOn: [this.namespace, ...(this.genesis ? [this.genesis] : [])],
+                },
+            );
+        });
         this.bootstrapTests = {};
         for (const test of config.bootstrapTests) {
             this.bootstrapTests[test.name] = new BootstrapTest(

@@ -34,7 +34,7 @@ import {
     TrafficSwitch,
 } from "../dynamic-providers";
 import type { Incumbent, UpgradePlan } from "../lib/plan";
-import { NodeSetPlan, RolloutPlan, planGroup } from "../lib/planGroup";
+import { GroupPlan, NodeSetPlan, RolloutPlan, planGroup } from "../lib/planGroup";
 import type { GroupCohort } from "../lib/preprod";
 import { NodeGroup } from "./NodeGroup";
 
@@ -54,6 +54,10 @@ export interface NodeDeploymentArgs {
     cohort?: GroupCohort;
     /** Image of the snapshot-restore init container. */
     snapshotImage?: string;
+    /** The stack's secret nodeKeySeed (lib/nodeKeys.ts). */
+    nodeKeySeed?: string;
+    /** The group's plan as the fleet planned it (lib/fleetPeers.ts planFleet); else planned here. */
+    plan?: GroupPlan;
 }
 
 export class NodeDeployment extends pulumi.ComponentResource {
@@ -73,7 +77,7 @@ export class NodeDeployment extends pulumi.ComponentResource {
         super(NODE_DEPLOYMENT_TYPE, name, {}, opts);
         const { kube = {}, namespace } = args;
         const access = { kube, namespace };
-        const plan = planGroup({ ...args, name });
+        const plan = args.plan ?? planGroup({ ...args, name });
         if (plan.problems.length > 0) {
             throw new pulumi.ResourceError(plan.problems.join("; "), this);
         }

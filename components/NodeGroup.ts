@@ -28,6 +28,7 @@ export class NodeGroup extends pulumi.ComponentResource {
     public readonly volumes: k8s.core.v1.PersistentVolumeClaim[];
     public readonly peerService: k8s.core.v1.Service;
     public readonly configMap: k8s.core.v1.ConfigMap;
+    public readonly secrets: k8s.core.v1.Secret[];
     public readonly podDisruptionBudget: k8s.policy.v1.PodDisruptionBudget;
     /** The selector of this set's pods (what the stable Service points at when it is active). */
     public readonly selector: Record<string, string>;
@@ -40,6 +41,18 @@ export class NodeGroup extends pulumi.ComponentResource {
         const child = { parent: this };
 
         this.configMap = new k8s.core.v1.ConfigMap(`${name}-config`, m.configMap, child);
+        // Keys: secret in Pulumi's state as well as in the cluster.
+        this.secrets = m.secrets.map(
+            (secret, i) =>
+                new k8s.core.v1.Secret(
+                    `${name}-${i === 0 ? "node-keys" : "validator-key"}`,
+                    {
+                        ...secret,
+                        stringData: pulumi.secret(secret.stringData as Record<string, string>),
+                    },
+                    { ...child, additionalSecretOutputs: ["stringData", "data"] },
+                ),
+        );
         this.volumes = m.pvcs.map(
             (pvc, ordinal) =>
                 new k8s.core.v1.PersistentVolumeClaim(`${name}-data-${ordinal}`, pvc, {
@@ -49,7 +62,12 @@ export class NodeGroup extends pulumi.ComponentResource {
                 }),
         );
         this.peerService = new k8s.core.v1.Service(`${name}-peers`, m.peerService, child);
-        const ownObjects: pulumi.Resource[] = [this.configMap, this.peerService, ...this.volumes];
+        const ownObjects: pulumi.Resource[] = [
+            this.configMap,
+            ...this.secrets,
+            this.peerService,
+            ...this.volumes,
+        ];
         this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSet, {
             ...child,
             dependsOn: args.startAfter

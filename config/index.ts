@@ -7,6 +7,8 @@
 import { closest } from "fastest-levenshtein";
 import { z } from "zod";
 import * as path from "node:path";
+import { generatedGenesisConfigMap } from "../lib/genesis";
+import { DEFAULT_GENESIS_KEY } from "./nodeHome";
 import { Catalog, isMutableReference, loadCatalog, resolveImage } from "../lib/catalog";
 import {
     DEFAULT_SNAPSHOT_IMAGE,
@@ -18,6 +20,9 @@ import {
 } from "./schema";
 
 export * from "./schema";
+
+/** Keys whose values are never printed in a config error. */
+const SECRET_KEYS = ["nodeKeySeed"];
 
 /** The Pulumi config namespace of this project. */
 export const CONFIG_NAMESPACE = "chainfleet";
@@ -122,13 +127,20 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
                 problems.push({ path: at, value: show(group.catalogImage), rule: errorText(err) });
             }
         }
-        // The network's chain id and genesis reach each group (a group's own genesis wins).
-        const genesis = group.genesis ?? config.genesis;
+        // The network's chain id, genesis and placement reach each group (a group's own wins);
+        // a generated genesis reaches them as the ConfigMap chainfleet writes it to.
+        const stackGenesis =
+            config.genesis && "generate" in config.genesis
+                ? { configMap: generatedGenesisConfigMap(config.network), key: DEFAULT_GENESIS_KEY }
+                : config.genesis;
+        const genesis = group.genesis ?? stackGenesis;
+        const placement = group.placement ?? config.placement;
         groups[name] = {
             ...group,
             image,
             ...(config.chainId !== undefined ? { chainId: config.chainId } : {}),
             ...(genesis !== undefined ? { genesis } : {}),
+            ...(placement !== undefined ? { placement } : {}),
         };
     }
     if (config.production) {
@@ -209,7 +221,9 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
         ];
     }
     const value = "input" in issue ? issue.input : valueAt(raw, path);
-    return [{ path: joinPath(path) || "(root)", value: show(value), rule: issue.message }];
+    // A secret's value never reaches a log, not even a wrong one.
+    const shown = SECRET_KEYS.includes(path[0]) ? "(secret, not shown)" : show(value);
+    return [{ path: joinPath(path) || "(root)", value: shown, rule: issue.message }];
 }
 
 function joinPath(path: readonly string[]): string {

@@ -8,6 +8,7 @@ import { adapterFor } from "../chains";
 import type { ChainKind } from "../chains/kinds";
 import type { ConfigSection } from "../chains/types";
 import type { GenesisSpec, TomlTable } from "../lib/groupSpec";
+import { generateSchema, inFleetSchema } from "./network";
 import { DNS1123_SUBDOMAIN } from "./rules";
 
 /** CometBFT's MaxChainIDLen is 50 (types/genesis.go); the SDK takes the same characters. */
@@ -54,15 +55,18 @@ export const genesisSchema = z
                 error: "key must be a ConfigMap key (letters, digits, '-', '_', '.')",
             })
             .optional(),
+        /** A new dev/test network's genesis, written by chainfleet (config/network.ts). */
+        generate: generateSchema.optional(),
     })
     .superRefine((g, ctx) => {
         const issue = (path: string, input: unknown, message: string) =>
             ctx.addIssue({ code: "custom", path: [path], input, message });
-        if ((g.url === undefined) === (g.configMap === undefined)) {
+        const sources = [g.url, g.configMap, g.generate].filter((v) => v !== undefined).length;
+        if (sources !== 1) {
             issue(
                 g.url === undefined ? "url" : "configMap",
                 g.url === undefined ? undefined : g.configMap,
-                "genesis needs exactly one of url (with sha256) or configMap (with an optional key)",
+                "genesis needs exactly one of url (with sha256), configMap (with an optional key) or generate",
             );
         }
         if (g.url !== undefined && g.sha256 === undefined) {
@@ -88,9 +92,11 @@ export const genesisSchema = z
         }
     })
     .transform((g): GenesisSpec =>
-        g.url !== undefined
-            ? { url: g.url, sha256: g.sha256 ?? "" }
-            : { configMap: g.configMap ?? "", key: g.key ?? DEFAULT_GENESIS_KEY },
+        g.generate !== undefined
+            ? { generate: g.generate }
+            : g.url !== undefined
+              ? { url: g.url, sha256: g.sha256 ?? "" }
+              : { configMap: g.configMap ?? "", key: g.key ?? DEFAULT_GENESIS_KEY },
     );
 
 const TOML_VALUE_RULE =
@@ -147,6 +153,8 @@ const peerAddress = z.string({ error: "a peer must be a string" }).refine(isPeer
 });
 
 export const peersSchema = z.strictObject({
+    /** Every node of the fleet as a persistent peer (needs nodeKeySeed); on by default with it. */
+    inFleet: inFleetSchema,
     seeds: z.array(peerAddress, { error: "seeds must be a list of peers" }).optional(),
     persistentPeers: z
         .array(peerAddress, { error: "persistentPeers must be a list of peers" })

@@ -30,6 +30,7 @@ import {
     peersSchema,
 } from "./nodeHome";
 import { OVERRIDES_KEY } from "../lib/nodeHome";
+import { networkProblems, nodeKeySeedSchema, placementSchema, validatorSchema } from "./network";
 
 export const CHAINS = CHAIN_KINDS;
 export { DEFAULTS, DEFAULT_SNAPSHOT_IMAGE, UPDATE_STRATEGIES };
@@ -169,6 +170,10 @@ export const groupSchema = z.strictObject({
     /** TOML overrides merged into the files the node's own init wrote. */
     config: nodeConfigSchema.optional(),
     peers: peersSchema.optional(),
+    /** A signing group: exactly one replica, never an entrant beside it (config/network.ts). */
+    validator: validatorSchema.optional(),
+    /** Where the group's pods run; replaces the stack's `placement`. */
+    placement: placementSchema.optional(),
 });
 
 export const stackSchema = z.strictObject({
@@ -180,6 +185,10 @@ export const stackSchema = z.strictObject({
     chainId: chainIdSchema.optional(),
     /** The network's genesis; a group's own `genesis` wins. */
     genesis: genesisSchema.optional(),
+    /** Secret: node (and dev validator) keys are derived from it at plan time (lib/nodeKeys.ts). */
+    nodeKeySeed: nodeKeySeedSchema.optional(),
+    /** Where every group's pods run, unless a group sets its own. */
+    placement: placementSchema.optional(),
     groups: z.record(z.string(), groupSchema),
     preprod: PreprodConfigSchema.optional(),
     /** Image of the snapshot-restore init container: needs sh, wget or curl, sha256sum, tar. */
@@ -280,6 +289,7 @@ export function crossKeyProblems(
     }
     const chainKind = CHAINS.find((c) => c === raw.chain);
     problems.push(...nodeHomeProblems(raw, chainKind));
+    problems.push(...networkProblems(raw, chainKind));
     for (const [name, group] of Object.entries(groups as Record<string, unknown>)) {
         const fields = (group ?? {}) as Record<string, unknown>;
         const files = fields.configFiles;

@@ -49,6 +49,8 @@ export interface NodeConfigSpec {
 
 /** Peers from config, each `<40-hex node id>@<host>:<port>`. */
 export interface PeersSpec {
+    /** Every node of the fleet as a persistent peer; default true when the stack has nodeKeySeed. */
+    inFleet?: boolean;
     seeds?: string[];
     persistentPeers?: string[];
 }
@@ -57,7 +59,40 @@ export interface PeersSpec {
  * Where a node's genesis comes from: downloaded and verified against its sha256, or a key of a
  * ConfigMap in the group's namespace (a small file).
  */
-export type GenesisSpec = { url: string; sha256: string } | { configMap: string; key: string };
+export type GenesisSpec =
+    | { url: string; sha256: string }
+    | { configMap: string; key: string }
+    | { generate: GenerateGenesisSpec };
+
+/**
+ * A new dev/test network's genesis, written by chainfleet (lib/genesis.ts) into a ConfigMap; the
+ * config resolves a group's genesis to that ConfigMap, so groups never hold this variant.
+ */
+export interface GenerateGenesisSpec {
+    /** RFC 3339; fixed so the file is the same on every run. */
+    time: string;
+    /** Each validator's voting power. */
+    power: number;
+}
+
+/** A signing group: its validator key from a Secret, or derived from nodeKeySeed (dev/test). */
+export interface ValidatorSpec {
+    keySecret?: string;
+}
+
+export interface Toleration {
+    key?: string;
+    operator?: "Exists" | "Equal";
+    value?: string;
+    effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+    tolerationSeconds?: number;
+}
+
+/** Where a group's pods run (the stack's `placement`, or the group's own). */
+export interface PlacementSpec {
+    nodeSelector?: Record<string, string>;
+    tolerations?: Toleration[];
+}
 
 interface ResourceList {
     cpu?: string;
@@ -82,4 +117,6 @@ export interface GroupSpec {
     genesis?: GenesisSpec;
     config?: NodeConfigSpec;
     peers?: PeersSpec;
+    validator?: ValidatorSpec;
+    placement?: PlacementSpec;
 }

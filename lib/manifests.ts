@@ -13,8 +13,17 @@ import {
 } from "./podSecurity";
 import { DEFAULT_SNAPSHOT_IMAGE, buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
-import { DATA_VOLUME, GroupNames, groupNames } from "./names";
-import { OVERRIDES_KEY, nodeHomeParts, overridesJson } from "./nodeHome";
+import { DATA_VOLUME, GroupNames, groupNames, validatorKeySecretName } from "./names";
+import {
+    NodeKeyParts,
+    OVERRIDES_KEY,
+    POD_INDEX_ENV,
+    POD_INDEX_LABEL,
+    VALIDATOR_KEY_FILE,
+    nodeHomeParts,
+    overridesJson,
+} from "./nodeHome";
+import { groupValidatorKey, nodeKeyJson, podNodeKey, validatorKeyJson } from "./nodeKeys";
 
 export { NODE_UID };
 /** Where the group's ConfigMap is mounted read-only. */
@@ -51,6 +60,11 @@ export interface NodeGroupInput extends GroupIdentity {
     upgradeInfo?: { name: string; height: number };
     /** Image of the snapshot-restore init container (when the group has a snapshot). */
     snapshotImage?: string;
+    /**
+     * Node keys derived from the stack's nodeKeySeed (lib/nodeKeys.ts); `inFleet`: the fleet's
+     * nodes are persistent peers, `peers` their addresses (lib/fleetPeers.ts fills them in).
+     */
+    nodeKeys?: { seed: string; inFleet: boolean; peers: readonly string[] };
 }
 
 export interface NodeGroupManifests {
@@ -58,6 +72,8 @@ export interface NodeGroupManifests {
     labels: Record<string, string>;
     selector: Record<string, string>;
     configMap: Obj;
+    /** The set's node keys, and a derived validator key (dev/test): Pulumi secrets. */
+    secrets: Obj[];
     peerService: Obj;
     pvcs: Obj[];
     statefulSet: Obj;
@@ -90,19 +106,43 @@ function claimSpec(config: GroupSpec): Obj {
     };
 }
 
+/** The key files and peers the prepare step places (lib/nodeHome.ts). */
+function nodeKeyParts(input: NodeGroupInput, names: GroupNames): NodeKeyParts {
+    const { nodeKeys } = input;
+    const validator = input.config.validator;
+    return {
+        nodeKeySecret: nodeKeys ? names.nodeKeySecret : undefined,
+        validatorKeySecret: validator
+            ? (validator.keySecret ?? validatorKeySecretName(input.group))
+            : undefined,
+        inFleetPeers: nodeKeys?.inFleet ? nodeKeys.peers : undefined,
+    };
+}
+
+/**
+ * The pod template of the set; `ordinal` for a bootstrap Job's pod, which has no pod-index label
+ * to pick its node key by.
+ */
 export function buildPodTemplate(
     input: NodeGroupInput,
     names: GroupNames,
     haltHeight?: number,
+    ordinal?: number,
 ): Obj {
     const { adapter, config } = input;
     const start = adapter.start({ extraArgs: config.args ?? [], haltHeight });
+    const keys = nodeKeyParts(input, names);
+    const podIndex =
+        ordinal !== undefined
+            ? { value: String(ordinal) }
+            : { valueFrom: { fieldRef: { fieldPath: `metadata.labels['${POD_INDEX_LABEL}']` } } };
     const env = [
         ...start.env,
         ...Object.entries(config.env ?? {}).map(([name, value]) => ({ name, value })),
         { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
         { name: "CHAINFLEET_NETWORK", value: input.network },
         { name: "CHAINFLEET_PEER_SERVICE", value: names.peerService },
+        ...(keys.nodeKeySecret ? [{ name: POD_INDEX_ENV, ...podIndex }] : []),
     ];
     const image = input.image ?? config.image;
     const restore = snapshotRestore(input, names);
@@ -116,6 +156,7 @@ export function buildPodTemplate(
         dataVolume: DATA_VOLUME,
         configVolume: CONFIG_VOLUME,
         configDir: CONFIG_DIR,
+        keys,
     });
     const initContainers = [
         ...(restore ? [restore.container] : []),
@@ -134,6 +175,10 @@ export function buildPodTemplate(
         spec: {
             securityContext: nodePodSecurityContext(),
             terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+            ...(config.placement?.nodeSelector
+                ? { nodeSelector: config.placement.nodeSelector }
+                : {}),
+            ...(config.placement?.tolerations ? { tolerations: config.placement.tolerations } : {}),
             containers: [
                 {
                     name: "node",
@@ -229,6 +274,7 @@ export function buildBootstrapJob(
         { ...input, image: incumbentImage, upgradeInfo: undefined },
         names,
         haltHeight,
+        ordinal,
     );
     const pod = template.spec as { containers: Obj[]; volumes: Obj[] };
     const node = { ...pod.containers[0] };
@@ -297,6 +343,8 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
         },
     };
 
+    const secrets = keySecrets(input, names, metadata);
+
     const p2p = input.adapter.ports.filter((p) => p.role === "p2p");
     const peerService = {
         metadata: metadata(names.peerService, input),
@@ -351,6 +399,7 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
         labels,
         selector,
         configMap,
+        secrets,
         peerService,
         pvcs,
         statefulSet,
@@ -358,10 +407,50 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
     };
 }
 
+/**
+ * The set's node keys (`<ordinal>.json`) and, for a signing group whose key chainfleet derives
+ * (a generated genesis names it), its priv_validator_key.json.
+ */
+function keySecrets(
+    input: NodeGroupInput,
+    names: GroupNames,
+    meta: (name: string, input: NodeGroupInput) => Obj,
+): Obj[] {
+    const seed = input.nodeKeys?.seed;
+    if (seed === undefined) {
+        return [];
+    }
+    const set = names.statefulSet;
+    const nodeKeys = {
+        metadata: meta(names.nodeKeySecret, input),
+        type: "Opaque",
+        stringData: Object.fromEntries(
+            Array.from({ length: input.config.replicas }, (_, ordinal) => [
+                `${ordinal}.json`,
+                nodeKeyJson(podNodeKey(seed, input.network, set, ordinal)),
+            ]),
+        ),
+    };
+    const validator = input.config.validator;
+    if (!validator || validator.keySecret !== undefined) {
+        return [nodeKeys];
+    }
+    const key = groupValidatorKey(seed, input.network, input.group);
+    return [
+        nodeKeys,
+        {
+            metadata: meta(validatorKeySecretName(input.group), input),
+            type: "Opaque",
+            stringData: { [VALIDATOR_KEY_FILE]: validatorKeyJson(key) },
+        },
+    ];
+}
+
 /** `overrides.json` for the prepare step, when the group has config or peers. */
 function nodeOverridesData(input: NodeGroupInput): Record<string, string> {
     const home = input.adapter.nodeHome;
-    const json = home ? overridesJson(home, input.config) : undefined;
+    const inFleet = input.nodeKeys?.inFleet ? input.nodeKeys.peers : undefined;
+    const json = home ? overridesJson(home, input.config, inFleet) : undefined;
     return json === undefined ? {} : { [OVERRIDES_KEY]: json };
 }
 

@@ -18,6 +18,8 @@ export interface GroupNames {
     /** Client-facing Service; outlives revisions, its selector pins one. */
     stableService: string;
     configMap: string;
+    /** The set's node keys (`<ordinal>.json`), derived from the stack's nodeKeySeed. */
+    nodeKeySecret: string;
     podDisruptionBudget: string;
     /** Pod of `ordinal`. */
     pod(ordinal: number): string;
@@ -25,6 +27,11 @@ export interface GroupNames {
     pvc(ordinal: number): string;
     /** Hard-fork bootstrap Job of `ordinal`. */
     bootstrapJob(ordinal: number): string;
+}
+
+/** The Secret of a signing group's validator key when chainfleet derives it (dev/test networks). */
+export function validatorKeySecretName(group: string): string {
+    return `${group}-validator-key`;
 }
 
 /**
@@ -45,6 +52,7 @@ export function setObjectNames(statefulSet: string): Omit<GroupNames, "stableSer
         statefulSet,
         peerService: `${statefulSet}-peers`,
         configMap: `${statefulSet}-config`,
+        nodeKeySecret: `${statefulSet}-node-keys`,
         podDisruptionBudget: statefulSet,
         pod: (ordinal) => `${statefulSet}-${ordinal}`,
         pvc: (ordinal) => `${DATA_VOLUME}-${statefulSet}-${ordinal}`,

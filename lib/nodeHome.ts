@@ -13,8 +13,13 @@ import type { ChainAdapter, EnvVar, NodeHome, ProbeSpec } from "../chains/types"
 import type { GroupSpec, NodeConfigSpec, TomlTable } from "./groupSpec";
 import { restrictedContainerSecurityContext } from "./podSecurity";
 
-/** The agent's image: built by scripts/images.sh (`node-agent`) FROM scratch from node-agent/build.sh. */
-export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.1.0";
+/**
+ * The agent's image: built by scripts/images.sh (`node-agent`) FROM scratch from node-agent/build.sh.
+ * Bump the tag whenever the flags the pods pass change (0.2.0: --peer-wait, self dropped from
+ * peers): nodes pull IfNotPresent, so a node that has the old tag would run the old agent, and
+ * the tag is part of every revision, so a bump restarts the nodes onto the new agent.
+ */
+export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.2.0";
 /** Where the agent's image holds the binary. */
 export const AGENT_IMAGE_BINARY = "/usr/local/bin/chainfleet-agent";
 /** The emptyDir the agent is installed into, shared by the prepare step and the node container. */
@@ -27,6 +32,32 @@ export const OVERRIDES_KEY = "overrides.json";
 export const GENESIS_VOLUME = "genesis";
 export const GENESIS_DIR = "/chainfleet/genesis";
 export const GENESIS_FILE = `${GENESIS_DIR}/genesis.json`;
+/** The set's node keys (`<ordinal>.json`, from its Secret), mounted into the prepare step only. */
+export const NODE_KEYS_VOLUME = "node-keys";
+export const NODE_KEYS_DIR = "/chainfleet/node-keys";
+/** The pod's ordinal: the StatefulSet controller's pod-index label, or a Job's own ordinal. */
+export const POD_INDEX_ENV = "CHAINFLEET_POD_INDEX";
+export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
+/** A signing group's priv_validator_key.json (from its Secret), for the prepare step only. */
+export const VALIDATOR_KEY_VOLUME = "validator-key";
+export const VALIDATOR_KEY_DIR = "/chainfleet/validator-key";
+export const VALIDATOR_KEY_FILE = "priv_validator_key.json";
+/**
+ * How long prepare waits for in-fleet peers' DNS names: a pod of another set created in the same
+ * `pulumi up` may not have its record yet, and CometBFT drops a peer whose name does not resolve
+ * at start (node-agent README, `--peer-wait`).
+ */
+export const PEER_WAIT = "2m";
+
+/** The key files a pod's prepare step places, when the group has them. */
+export interface NodeKeyParts {
+    /** The set's node-key Secret (`<ordinal>.json`); the stack has nodeKeySeed. */
+    nodeKeySecret?: string;
+    /** The Secret with the signing group's priv_validator_key.json. */
+    validatorKeySecret?: string;
+    /** Every node of the fleet, as persistent peers (undefined: in-fleet peers are off). */
+    inFleetPeers?: readonly string[];
+}
 
 type Obj = Record<string, unknown>;
 
@@ -35,14 +66,23 @@ type Obj = Record<string, unknown>;
  * chain's own key names (comma-separated, as CometBFT reads them). Undefined when there is
  * nothing to override.
  */
-export function nodeOverrides(home: NodeHome, config: GroupSpec): NodeConfigSpec | undefined {
+export function nodeOverrides(
+    home: NodeHome,
+    config: GroupSpec,
+    inFleetPeers?: readonly string[],
+): NodeConfigSpec | undefined {
     const out: NodeConfigSpec = {};
     const p2p: TomlTable = {};
     if (config.peers?.seeds !== undefined) {
         p2p[home.p2pKeys.seeds] = config.peers.seeds.join(",");
     }
-    if (config.peers?.persistentPeers !== undefined) {
-        p2p[home.p2pKeys.persistentPeers] = config.peers.persistentPeers.join(",");
+    // In-fleet peers always write the key (even empty): the pod template passes --overrides
+    // whenever they are on, whatever the fleet's nodes are this run.
+    if (config.peers?.persistentPeers !== undefined || inFleetPeers !== undefined) {
+        p2p[home.p2pKeys.persistentPeers] = [
+            ...(config.peers?.persistentPeers ?? []),
+            ...(inFleetPeers ?? []),
+        ].join(",");
     }
     const configToml = config.config?.configToml;
     if (configToml !== undefined || Object.keys(p2p).length > 0) {
@@ -60,8 +100,12 @@ export function nodeOverrides(home: NodeHome, config: GroupSpec): NodeConfigSpec
 }
 
 /** The `overrides.json` text for the group's ConfigMap, or undefined. */
-export function overridesJson(home: NodeHome, config: GroupSpec): string | undefined {
-    const overrides = nodeOverrides(home, config);
+export function overridesJson(
+    home: NodeHome,
+    config: GroupSpec,
+    inFleetPeers?: readonly string[],
+): string | undefined {
+    const overrides = nodeOverrides(home, config, inFleetPeers);
     return overrides === undefined ? undefined : `${JSON.stringify(overrides, null, 2)}\n`;
 }
 
@@ -71,6 +115,7 @@ export function prepareArgs(
     home: NodeHome,
     config: GroupSpec,
     configDir: string,
+    keys: NodeKeyParts = {},
 ): string[] {
     const args = ["prepare", "--chain", home.agentChain, "--home", adapter.homeDir];
     if (config.chainId !== undefined) {
@@ -82,8 +127,19 @@ export function prepareArgs(
     } else if (genesis !== undefined) {
         args.push("--genesis-file", GENESIS_FILE);
     }
-    if (nodeOverrides(home, config) !== undefined) {
+    // The peer list itself is not looked at: it changes with the fleet, the pod must not.
+    const inFleet = keys.inFleetPeers !== undefined ? [] : undefined;
+    if (nodeOverrides(home, config, inFleet) !== undefined) {
         args.push("--overrides", `${configDir}/${OVERRIDES_KEY}`);
+    }
+    if (keys.nodeKeySecret !== undefined) {
+        args.push("--node-key", `${NODE_KEYS_DIR}/$(${POD_INDEX_ENV}).json`);
+    }
+    if (keys.validatorKeySecret !== undefined) {
+        args.push("--validator-key", `${VALIDATOR_KEY_DIR}/${VALIDATOR_KEY_FILE}`);
+    }
+    if (inFleet !== undefined) {
+        args.push("--peer-wait", PEER_WAIT);
     }
     return args;
 }
@@ -123,6 +179,7 @@ export interface NodeHomeInput {
     configVolume: string;
     configDir: string;
     agentImage?: string;
+    keys?: NodeKeyParts;
 }
 
 export interface NodeHomeParts {
@@ -136,7 +193,7 @@ export interface NodeHomeParts {
 
 /** Undefined for chains the agent does not prepare (Avalanche). */
 export function nodeHomeParts(input: NodeHomeInput): NodeHomeParts | undefined {
-    const { adapter, config } = input;
+    const { adapter, config, keys = {} } = input;
     const home = adapter.nodeHome;
     if (home === undefined) {
         return undefined;
@@ -155,7 +212,7 @@ export function nodeHomeParts(input: NodeHomeInput): NodeHomeParts | undefined {
         name: "prepare",
         image: input.image,
         command: [AGENT_BINARY],
-        args: prepareArgs(adapter, home, config, input.configDir),
+        args: prepareArgs(adapter, home, config, input.configDir, keys),
         env: [...input.env],
         securityContext: restrictedContainerSecurityContext(),
         volumeMounts: [
@@ -165,8 +222,20 @@ export function nodeHomeParts(input: NodeHomeInput): NodeHomeParts | undefined {
             ...(fromConfigMap
                 ? [{ name: GENESIS_VOLUME, mountPath: GENESIS_DIR, readOnly: true }]
                 : []),
+            ...(keys.nodeKeySecret
+                ? [{ name: NODE_KEYS_VOLUME, mountPath: NODE_KEYS_DIR, readOnly: true }]
+                : []),
+            ...(keys.validatorKeySecret
+                ? [{ name: VALIDATOR_KEY_VOLUME, mountPath: VALIDATOR_KEY_DIR, readOnly: true }]
+                : []),
         ],
     };
+    // Keys are readable by the node's group only (fsGroup, lib/podSecurity.ts), and only the
+    // prepare step mounts them: it copies them into the home with mode 0600.
+    const secretVolume = (name: string, secretName: string, items?: Obj[]) => ({
+        name,
+        secret: { secretName, defaultMode: 0o440, ...(items ? { items } : {}) },
+    });
     return {
         initContainers: [install, prepare],
         nodeVolumeMount: { ...agentMount, readOnly: true },
@@ -181,6 +250,14 @@ export function nodeHomeParts(input: NodeHomeInput): NodeHomeParts | undefined {
                               items: [{ key: fromConfigMap.key, path: "genesis.json" }],
                           },
                       },
+                  ]
+                : []),
+            ...(keys.nodeKeySecret ? [secretVolume(NODE_KEYS_VOLUME, keys.nodeKeySecret)] : []),
+            ...(keys.validatorKeySecret
+                ? [
+                      secretVolume(VALIDATOR_KEY_VOLUME, keys.validatorKeySecret, [
+                          { key: VALIDATOR_KEY_FILE, path: VALIDATOR_KEY_FILE },
+                      ]),
                   ]
                 : []),
         ],

@@ -39,6 +39,8 @@ export interface GroupPlanArgs {
     cohort?: GroupCohort;
     /** Image of the snapshot-restore init container. */
     snapshotImage?: string;
+    /** The stack's secret nodeKeySeed: node keys derived at plan time (lib/nodeKeys.ts). */
+    nodeKeySeed?: string;
 }
 
 /** A node set: the NodeGroup component's name and input, and what others need of it. */
@@ -129,6 +131,7 @@ export interface FleetSpec {
     chain: ChainKind;
     groups: Record<string, GroupSpec>;
     snapshotImage?: string;
+    nodeKeySeed?: string;
 }
 
 /**
@@ -152,6 +155,7 @@ export function fleetGroupArgs(
         incumbent: incumbents[group],
         cohort: preprod?.groups[group],
         snapshotImage: fleet.snapshotImage,
+        nodeKeySeed: fleet.nodeKeySeed,
     }));
 }
 
@@ -162,7 +166,9 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
     const update = config.update;
     const adapter = adapterFor(args.chain);
     const identity = { network: args.network, chain: args.chain, group: args.group };
-    const revision = revisionOf(args.chain, config, args.snapshotImage);
+    // Only chains whose homes the agent prepares take node keys.
+    const seed = adapter.nodeHome ? args.nodeKeySeed : undefined;
+    const revision = revisionOf(args.chain, config, args.snapshotImage, seed);
     const upgrade = planUpgrade(args.group, revision, update, incumbent);
     const problems: string[] = [];
 
@@ -175,6 +181,11 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
         config,
         adapter,
         snapshotImage: args.snapshotImage,
+        // The peers' addresses need every group's set: planFleet (lib/fleetPeers.ts) adds them.
+        nodeKeys:
+            seed === undefined
+                ? undefined
+                : { seed, inFleet: config.peers?.inFleet !== false, peers: [] },
         upgradeInfo:
             upgradeHeight !== undefined && update.upgradeName && adapter.supportsHaltHeight
                 ? { name: update.upgradeName, height: upgradeHeight }
@@ -259,7 +270,7 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
         const cohortSet = nodeSetPlan(`${name}-preprod`, {
             ...input,
             config: cohortConfig,
-            revision: revisionOf(args.chain, cohortConfig, args.snapshotImage),
+            revision: revisionOf(args.chain, cohortConfig, args.snapshotImage, seed),
             pinRevision: false,
             variant: "preprod",
             upgradeInfo: undefined,

@@ -27,6 +27,7 @@ export function podShapingInputs(
     chain: ChainKind,
     group: GroupSpec,
     snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
+    nodeKeySeed?: string,
 ): Record<string, unknown> {
     return {
         chain,
@@ -47,16 +48,30 @@ export function podShapingInputs(
         config: group.config,
         peers: group.peers,
         nodeAgent: adapterFor(chain).nodeHome ? NODE_AGENT_IMAGE : undefined,
+        validator: group.validator,
+        placement: group.placement,
+        // Node keys are derived from the seed: a new seed gives every node a new identity, so its
+        // pods must restart. A fingerprint, never the seed, goes into the hash.
+        nodeKeys: nodeKeySeed === undefined ? undefined : seedFingerprint(nodeKeySeed),
     };
+}
+
+/** A one-way fingerprint of the stack's nodeKeySeed. */
+function seedFingerprint(seed: string): string {
+    return createHash("sha256")
+        .update(`chainfleet/seed-fingerprint/${seed}`)
+        .digest("hex")
+        .slice(0, 16);
 }
 
 export function revisionOf(
     chain: ChainKind,
     group: GroupSpec,
     snapshotImage: string = DEFAULT_SNAPSHOT_IMAGE,
+    nodeKeySeed?: string,
 ): string {
     return createHash("sha256")
-        .update(canonicalJson(podShapingInputs(chain, group, snapshotImage)))
+        .update(canonicalJson(podShapingInputs(chain, group, snapshotImage, nodeKeySeed)))
         .digest("hex")
         .slice(0, REVISION_LENGTH);
 }

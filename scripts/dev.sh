@@ -21,3 +21,8 @@ pulumi up --yes --non-interactive --stack dev
 echo
 echo "Stack outputs (dev):"
 pulumi stack output --stack dev --json
+echo
+# The dev stack is a real network: its nodes, read through the API server's pod proxy, until every
+# one is in sync (height advancing, not catching up, at least one peer).
+echo "Nodes (dev):"
+npm run -s nodes -- -s dev --wait-in-sync 300

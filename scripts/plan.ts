@@ -9,10 +9,11 @@
  * does not see objects only Pulumi's state knows (the plan says so).
  */
 import { Command } from "commander";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { ConfigError, StackConfig, loadStackConfig } from "../config";
-import { readStackFile } from "../config/stackFile";
+import { readStackFile, secureKeys } from "../config/stackFile";
 import { ClusterReader, readIncumbents } from "../kube/incumbent";
 import { planPreprod } from "../lib/preprod";
 import { describeStackPlan, renderPlanText } from "../lib/readablePlan";
@@ -51,6 +52,7 @@ function loadConfig(
     file: string,
     shown: string,
     flag: string,
+    secrets: Record<string, string> = {},
 ): [StackConfig, Record<string, string>] {
     if (!existsSync(file)) {
         throw new PlanError(
@@ -60,7 +62,7 @@ function loadConfig(
     }
     let flat: Record<string, string>;
     try {
-        flat = readStackFile(file);
+        flat = readStackFile(file, secrets);
     } catch (err) {
         throw new PlanError(`${shown}: not a readable stack file: ${(err as Error).message}`, 1);
     }
@@ -74,6 +76,35 @@ function loadConfig(
     }
 }
 
+/**
+ * The stack's decrypted secrets, from `pulumi config --show-secrets` (where the stack's backend
+ * and passphrase are at hand, as in a deploy job). Node keys derive from nodeKeySeed and its
+ * fingerprint is part of each revision, so without it the revisions shown would not be pulumi
+ * up's: then the plan says so.
+ */
+function stackSecrets(file: string, stack: string | undefined, io: Io): Record<string, string> {
+    const keys = existsSync(file) ? secureKeys(file) : [];
+    if (keys.length === 0) {
+        return {};
+    }
+    const got = stack
+        ? spawnSync("pulumi", ["config", "--show-secrets", "--json", "--stack", stack], {
+              cwd: io.cwd,
+              env: { ...process.env, ...io.env },
+              encoding: "utf8",
+          })
+        : undefined;
+    if (got?.status === 0) {
+        const parsed = JSON.parse(got.stdout) as Record<string, { value?: string }>;
+        return Object.fromEntries(keys.map((k) => [k, parsed[k]?.value ?? ""]));
+    }
+    io.err(
+        `plan: cannot decrypt ${keys.join(", ")} (${got ? got.stderr.trim() || `pulumi exited ${got.status}` : "no stack name"}): ` +
+            "revisions of groups with node keys are shown with a stand-in seed and will differ from pulumi up's\n",
+    );
+    return {};
+}
+
 async function run(opts: Options, io: Io): Promise<number> {
     if ((opts.stack === undefined) === (opts.stackFile === undefined)) {
         throw new PlanError(
@@ -82,10 +113,12 @@ async function run(opts: Options, io: Io): Promise<number> {
         );
     }
     const file = opts.stackFile ?? `Pulumi.${opts.stack}.yaml`;
+    const secrets = stackSecrets(path.resolve(io.cwd, file), opts.stack, io);
     const [config, flat] = loadConfig(
         path.resolve(io.cwd, file),
         file,
         opts.stackFile ? "--stack-file" : "-s",
+        secrets,
     );
 
     let incumbents;

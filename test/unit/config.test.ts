@@ -71,6 +71,18 @@ interface Case {
 const DIGEST = `@sha256:${"d".repeat(64)}`;
 const PINNED = `ghcr.io/sei-protocol/sei${DIGEST}`;
 const SHA = "a".repeat(64);
+const SEED = "5".repeat(64);
+/** A plain CometBFT stack (its chainId needs a genesis, which the cases give). */
+const COMET = {
+    chain: "cometbft",
+    chainId: "dev-1",
+    "groups.rpc.image": "cometbft/cometbft:v0.38.19",
+};
+const AVALANCHE = {
+    chain: "avalanche",
+    chainId: undefined,
+    "groups.rpc.image": "avaplatform/avalanchego:v1.13.5",
+};
 /**
  * 43 characters: its StatefulSet name `<group>-<revision>` is 52, just within its limit, and so are
  * its pods' names, but a bootstrap Job's `<group>-<revision>-bootstrap-0` is 64.
@@ -607,14 +619,16 @@ const cases: Case[] = [
         path: "genesis",
         value: {},
         at: "genesis.url",
-        message: /exactly one of url \(with sha256\) or configMap/,
+        message:
+            /exactly one of url \(with sha256\), configMap \(with an optional key\) or generate/,
     },
     {
         rule: "genesis has one source",
         path: "genesis",
         value: { url: "https://example.org/genesis.json", sha256: SHA, configMap: "genesis" },
         at: "genesis.configMap",
-        message: /exactly one of url \(with sha256\) or configMap/,
+        message:
+            /exactly one of url \(with sha256\), configMap \(with an optional key\) or generate/,
     },
     {
         rule: "genesis key goes with configMap",
@@ -703,6 +717,173 @@ const cases: Case[] = [
         at: "chainId",
         message:
             /avalanche nodes are not prepared by chainfleet-agent: chainId, genesis, config and peers apply to CometBFT-family chains/,
+    },
+    // The network keys (config/network.ts).
+    {
+        rule: "nodeKeySeed is 64 hex",
+        path: "nodeKeySeed",
+        value: "not-hex",
+        message: /64 lower-case hex characters: pulumi config set --secret chainfleet:nodeKeySeed/,
+    },
+    {
+        rule: "genesis.generate is for plain CometBFT apps",
+        path: "genesis",
+        value: { generate: {} },
+        also: { nodeKeySeed: SEED, "groups.rpc.validator": {}, "groups.rpc.replicas": 1 },
+        at: "genesis.generate",
+        message: /a sei genesis needs accounts and gentxs: give genesis.url or genesis.configMap/,
+    },
+    {
+        rule: "genesis.generate needs nodeKeySeed",
+        path: "genesis",
+        value: { generate: {} },
+        also: COMET,
+        at: "nodeKeySeed",
+        message: /genesis.generate needs nodeKeySeed: the validators' keys are derived from it/,
+    },
+    {
+        rule: "genesis.generate needs chainId",
+        path: "chainId",
+        value: undefined,
+        also: { ...COMET, nodeKeySeed: SEED, genesis: { generate: {} } },
+        message: /genesis.generate needs chainId/,
+    },
+    {
+        rule: "genesis.generate needs a signing group",
+        path: "genesis",
+        value: { generate: {} },
+        also: { ...COMET, nodeKeySeed: SEED },
+        at: "genesis.generate",
+        message: /needs a signing group \(a group with `validator: \{\}`\)/,
+    },
+    {
+        rule: "genesis.generate is not for production",
+        path: "production",
+        value: true,
+        also: { ...COMET, nodeKeySeed: SEED, genesis: { generate: {} } },
+        at: "genesis.generate",
+        message: /production stacks join a network with a published genesis/,
+    },
+    {
+        rule: "genesis.generate time is RFC 3339",
+        path: "genesis",
+        value: { generate: { time: "yesterday" } },
+        also: COMET,
+        at: "genesis.generate.time",
+        message: /time must be an RFC 3339 time/,
+    },
+    {
+        rule: "genesis.generate is a network key",
+        path: "groups.rpc.genesis",
+        value: { generate: {} },
+        at: "groups.rpc.genesis.generate",
+        message: /generate is a network key: set chainfleet:genesis.generate/,
+    },
+    {
+        rule: "a signing group has one replica",
+        path: "groups.rpc.validator",
+        value: { keySecret: "rpc-key" },
+        also: { "groups.rpc.update.strategy": "Rolling" },
+        at: "groups.rpc.replicas",
+        message:
+            /a signing group \(validator\) has exactly 1 replica: two processes with one validator key double-sign/,
+    },
+    {
+        rule: "a signing group has no entrant (BlueGreen)",
+        path: "groups.rpc.validator",
+        value: { keySecret: "rpc-key" },
+        also: { "groups.rpc.replicas": 1 },
+        at: "groups.rpc.update.strategy",
+        message:
+            /a signing group cannot use BlueGreen: its entrant would run beside the incumbent with the same validator key/,
+    },
+    {
+        rule: "a signing group has no entrant (HardFork)",
+        path: "groups.rpc.validator",
+        value: { keySecret: "rpc-key" },
+        also: {
+            "groups.rpc.replicas": 1,
+            "groups.rpc.update": { strategy: "HardFork", haltHeight: 100, upgradeName: "v2" },
+        },
+        at: "groups.rpc.update.strategy",
+        message: /a signing group cannot use HardFork/,
+    },
+    {
+        rule: "a validator of an existing network names its key",
+        path: "groups.rpc.validator",
+        value: {},
+        also: { "groups.rpc.replicas": 1, "groups.rpc.update.strategy": "Rolling" },
+        at: "groups.rpc.validator.keySecret",
+        message: /a validator of an existing network needs keySecret/,
+    },
+    {
+        rule: "a generated genesis derives its validators' keys",
+        path: "groups.rpc.validator",
+        value: { keySecret: "rpc-key" },
+        also: {
+            ...COMET,
+            nodeKeySeed: SEED,
+            genesis: { generate: {} },
+            "groups.rpc.replicas": 1,
+            "groups.rpc.update.strategy": "Rolling",
+        },
+        at: "groups.rpc.validator.keySecret",
+        message:
+            /a generated genesis names validators whose keys chainfleet derives from nodeKeySeed; drop keySecret/,
+    },
+    {
+        rule: "a signing group is opted out of preprod",
+        path: "preprod",
+        value: { percent: 10, image: "ghcr.io/sei-protocol/sei:v6.2.0" },
+        also: {
+            "groups.rpc.validator": { keySecret: "rpc-key" },
+            "groups.rpc.replicas": 1,
+            "groups.rpc.update.strategy": "Rolling",
+        },
+        at: "preprod.optOut.groups",
+        message: /signing group rpc must be opted out of the preprod cohort/,
+    },
+    {
+        rule: "validator keySecret names a Secret",
+        path: "groups.rpc.validator",
+        value: { keySecret: "Key_File" },
+        at: "groups.rpc.validator.keySecret",
+        message: /keySecret must name a Secret/,
+    },
+    {
+        rule: "avalanche groups do not sign with CometBFT keys",
+        path: "groups.rpc.validator",
+        value: { keySecret: "k" },
+        also: { ...AVALANCHE, "groups.rpc.replicas": 1 },
+        message: /avalanche groups cannot sign with a CometBFT validator key/,
+    },
+    {
+        rule: "avalanche nodes take no node keys",
+        path: "nodeKeySeed",
+        value: SEED,
+        also: AVALANCHE,
+        message: /avalanche nodes take no CometBFT node keys/,
+    },
+    {
+        rule: "in-fleet peers need nodeKeySeed",
+        path: "groups.rpc.peers",
+        value: { inFleet: true },
+        at: "groups.rpc.peers.inFleet",
+        message: /in-fleet peers need nodeKeySeed/,
+    },
+    {
+        rule: "placement toleration effects are Kubernetes'",
+        path: "placement",
+        value: { tolerations: [{ key: "pool", operator: "Exists", effect: "NoScheduling" }] },
+        at: "placement.tolerations.0.effect",
+        message: /effect must be NoSchedule, PreferNoSchedule or NoExecute/,
+    },
+    {
+        rule: "placement nodeSelector values are strings",
+        path: "groups.rpc.placement",
+        value: { nodeSelector: { pool: 3 } },
+        at: "groups.rpc.placement.nodeSelector.pool",
+        message: /nodeSelector values must be strings/,
     },
     {
         rule: "overrides.json is chainfleet's",
@@ -834,6 +1015,50 @@ describe("config validation", () => {
         assert.deepEqual(config.groups.rpc.peers?.seeds, [
             `${"b".repeat(40)}@seed.example.org:26656`,
         ]);
+    });
+
+    it("never prints a nodeKeySeed, not even a wrong one", () => {
+        const secret = "Z".repeat(64);
+        const problems = problemsOf(withValue("nodeKeySeed", secret));
+        const problem = problems.find((p) => p.path === "nodeKeySeed");
+        assert.equal(problem?.value, "(secret, not shown)");
+        assert.ok(!JSON.stringify(problems).includes(secret));
+    });
+
+    it("resolves a generated genesis to its ConfigMap for every group, and the stack's placement", () => {
+        const placement = { nodeSelector: { pool: "nodes" } };
+        const own = { tolerations: [{ key: "dedicated", operator: "Exists" as const }] };
+        const config = parseStackConfig({
+            network: "dev",
+            chain: "cometbft",
+            chainId: "dev-1",
+            nodeKeySeed: SEED,
+            genesis: { generate: {} },
+            placement,
+            groups: {
+                validator: {
+                    replicas: 1,
+                    image: "cometbft/cometbft:v0.38.19",
+                    storage: { size: "1Gi" },
+                    validator: {},
+                },
+                rpc: {
+                    replicas: 2,
+                    image: "cometbft/cometbft:v0.38.19",
+                    storage: { size: "1Gi" },
+                    placement: own,
+                },
+            },
+        });
+        assert.deepEqual(config.genesis, { generate: { time: "2026-01-01T00:00:00Z", power: 10 } });
+        for (const g of ["validator", "rpc"]) {
+            assert.deepEqual(config.groups[g].genesis, {
+                configMap: "dev-genesis",
+                key: "genesis.json",
+            });
+        }
+        assert.deepEqual(config.groups.validator.placement, placement);
+        assert.deepEqual(config.groups.rpc.placement, own, "a group's own placement wins");
     });
 
     it("accepts a digest-pinned image", () => {
