@@ -1,4 +1,5 @@
 /** The committed dev stack's config, as the e2e tests start from it. */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
@@ -15,13 +16,26 @@ export interface DevConfig {
     [key: string]: unknown;
 }
 
-/** Pulumi.dev.yaml's config, keys without the `chainfleet:` prefix. */
+/**
+ * Pulumi.dev.yaml's config, keys without the `chainfleet:` prefix. Its secrets are encrypted for
+ * the dev stack alone, so each test stack gets a fresh value of its own (a nodeKeySeed in plain
+ * text: the program reads it as it reads a decrypted secret).
+ */
 export function devConfig(): DevConfig {
     const file = YAML.parse(fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8"));
+    const fresh: Record<string, () => string> = {
+        nodeKeySeed: () => randomBytes(32).toString("hex"),
+    };
     return Object.fromEntries(
-        Object.entries(file.config as Record<string, unknown>).map(([k, v]) => [
-            k.replace(`${PROJECT}:`, ""),
-            v,
-        ]),
+        Object.entries(file.config as Record<string, unknown>).map(([k, v]) => {
+            const key = k.replace(`${PROJECT}:`, "");
+            const secure = v !== null && typeof v === "object" && "secure" in v;
+            if (secure && !fresh[key]) {
+                throw new Error(
+                    `Pulumi.dev.yaml's secret ${k} has no stand-in in test/e2e/harness/dev.ts`,
+                );
+            }
+            return [key, secure ? fresh[key]() : v];
+        }),
     ) as DevConfig;
 }
