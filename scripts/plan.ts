@@ -9,29 +9,16 @@
  * does not see objects only Pulumi's state knows (the plan says so).
  */
 import { Command } from "commander";
-import { existsSync } from "node:fs";
-import * as path from "node:path";
-import { ConfigError, StackConfig, loadStackConfig } from "../config";
-import { readStackFile } from "../config/stackFile";
 import { ClusterReader, readIncumbents } from "../kube/incumbent";
 import { planPreprod } from "../lib/preprod";
 import { describeStackPlan, renderPlanText } from "../lib/readablePlan";
+import { CliError, clusterAccess, commanderExit, loadStack } from "./stack";
 
 interface Options {
     stack?: string;
     stackFile?: string;
     json?: boolean;
     offline?: boolean;
-}
-
-/** A failure the command explains in one message: exit `code`, no stack trace. */
-class PlanError extends Error {
-    constructor(
-        message: string,
-        readonly code: number,
-    ) {
-        super(message);
-    }
 }
 
 /** Where the command reads and writes: the process, or a test's fakes. */
@@ -47,58 +34,15 @@ export interface Io {
     now?: Date;
 }
 
-function loadConfig(
-    file: string,
-    shown: string,
-    flag: string,
-): [StackConfig, Record<string, string>] {
-    if (!existsSync(file)) {
-        throw new PlanError(
-            `${flag}: ${shown} does not exist; name a stack whose Pulumi.<stack>.yaml is in the current directory (run from the repository root), or give its path with --stack-file`,
-            2,
-        );
-    }
-    let flat: Record<string, string>;
-    try {
-        flat = readStackFile(file);
-    } catch (err) {
-        throw new PlanError(`${shown}: not a readable stack file: ${(err as Error).message}`, 1);
-    }
-    try {
-        return [loadStackConfig(flat), flat];
-    } catch (err) {
-        if (err instanceof ConfigError) {
-            throw new PlanError(`${shown}: ${err.message}`, 1);
-        }
-        throw err;
-    }
-}
-
 async function run(opts: Options, io: Io): Promise<number> {
-    if ((opts.stack === undefined) === (opts.stackFile === undefined)) {
-        throw new PlanError(
-            "give the stack: -s <stack> (reads Pulumi.<stack>.yaml) or --stack-file <path>",
-            2,
-        );
-    }
-    const file = opts.stackFile ?? `Pulumi.${opts.stack}.yaml`;
-    const [config, flat] = loadConfig(
-        path.resolve(io.cwd, file),
-        file,
-        opts.stackFile ? "--stack-file" : "-s",
-    );
+    const { name, config, flat } = loadStack(opts, io.cwd);
 
     let incumbents;
     if (!opts.offline) {
-        // As index.ts: the first path of $KUBECONFIG, and the stack's kubernetes:context.
-        const access = {
-            kubeconfig: io.env.KUBECONFIG?.split(":")[0] || undefined,
-            context: flat["kubernetes:context"],
-        };
         try {
-            incumbents = await readIncumbents(config, access, io.reader);
+            incumbents = await readIncumbents(config, clusterAccess(io.env, flat), io.reader);
         } catch (err) {
-            throw new PlanError(
+            throw new CliError(
                 `cannot read the cluster (${err instanceof Error ? err.message : String(err)}); ` +
                     "use --offline to plan without it",
                 1,
@@ -106,7 +50,7 @@ async function run(opts: Options, io: Io): Promise<number> {
         }
     }
     const plan = describeStackPlan({
-        stack: opts.stack ?? path.basename(file).replace(/^Pulumi\.(.+)\.yaml$/, "$1"),
+        stack: name,
         config,
         incumbents,
         preprod: planPreprod(config, io.now ?? new Date()),
@@ -144,16 +88,11 @@ export async function runPlan(argv: string[], io: Io): Promise<number> {
         await program.parseAsync(argv, { from: "user" });
         return code;
     } catch (err) {
-        if (err instanceof PlanError) {
+        if (err instanceof CliError) {
             io.err(`plan: ${err.message}\n`);
             return err.code;
         }
-        // Commander's own exits (--help, an unknown option) have already said why.
-        const exit = (err as { exitCode?: unknown }).exitCode;
-        if (typeof exit === "number") {
-            return exit === 0 ? 0 : 2;
-        }
-        throw err;
+        return commanderExit(err);
     }
 }
 
