@@ -201,7 +201,7 @@ function haltUnsupported(height: number): Error {
 export const avalancheAdapter: ChainAdapter = {
     kind: "avalanche",
     homeDir: AVALANCHE_DATA_DIR,
-    // The database; wiping only it keeps staking/ and so the node's NodeID.
+    // The database, where a snapshot goes; staking/ (the NodeID) and chainData/ sit beside it.
     dataSubdir: "db",
     ports,
     start(opts: StartOptions): StartCommand {

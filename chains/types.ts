@@ -110,7 +110,10 @@ export interface ChainAdapter {
     nodeHome?: NodeHome;
     /** Where the data volume is mounted (the node's home directory). */
     homeDir: string;
-    /** The directory inside homeDir that holds chain data (wiped by a fresh bootstrap test). */
+    /**
+     * The directory inside homeDir that holds chain data: where a snapshot is restored. A fresh
+     * bootstrap test removes more than this (monitor/chainSettings.ts `freshStart`).
+     */
     dataSubdir: string;
     ports: readonly ChainPort[];
     /**

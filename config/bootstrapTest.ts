@@ -47,6 +47,11 @@ export const BootstrapTestConfigSchema = z.strictObject({
         .max(MAX_KEEP, { error: `keepResults must be at most ${MAX_KEEP}` })
         .default(DEFAULTS.keepLast),
     /**
+     * Node container restarts (in one pod) after which the test counts as failed and the next
+     * digest may start. Defaults to 5.
+     */
+    maxNodeRestarts: positiveInt("maxNodeRestarts").default(DEFAULTS.maxNodeRestarts),
+    /**
      * A `kubernetes.io/dockerconfigjson` Secret in the namespace: the pod pulls with it and the
      * monitor resolves tags with it. Needed for private registries only.
      */

@@ -1,7 +1,7 @@
 /**
  * What a sync mode and a fresh start mean for each chain: the settings the node container gets
- * for `state-sync` / `full-sync`, and the files a wiped data directory needs before the node can
- * start again. Pure data.
+ * for `state-sync` / `full-sync`, and what a new test removes from the volume and writes back
+ * before the node starts from scratch. Pure data.
  */
 import type { ChainKind, EnvVar } from "../chains/types";
 import type { SyncMode } from "./details";
@@ -44,20 +44,58 @@ export function avalancheChainConfig(stateSyncEnabled: boolean): string {
     return Buffer.from(JSON.stringify(content)).toString("base64");
 }
 
+/** What a new test does to the volume before the node starts from scratch. */
+export interface FreshStart {
+    /**
+     * What goes, relative to the volume root: a list of paths, or `everything` on the volume
+     * except the details file (and `lost+found`, which belongs to the filesystem).
+     */
+    remove: readonly string[] | "everything";
+    /** Files written afterwards, relative to the volume root. */
+    seed: Record<string, string>;
+}
+
 /**
- * Files a fresh data subdirectory needs, relative to it. CometBFT and Sei keep
- * `priv_validator_state.json` in `data/` and refuse to start when the key exists but the state
- * file does not, so a wipe writes back the zero state (as `unsafe-reset-all` does).
+ * The zero signing state. CometBFT and Sei keep `priv_validator_state.json` in `data/` and refuse
+ * to start when the key exists but the state file does not, so a wipe writes it back as their own
+ * `unsafe-reset-all` does (`resetFilePV`).
  */
-export function freshDataSeed(chain: ChainKind): Record<string, string> {
+const ZERO_VALIDATOR_STATE = `${JSON.stringify({ height: "0", round: 0, step: 0 }, null, 2)}\n`;
+
+/**
+ * What a from-scratch start removes, per chain, as each chain's own reset does. The volume is the
+ * node's home (chains/*.ts `homeDir`); config, genesis and keys stay unless the reset removes them.
+ *
+ * - CometBFT: `cometbft unsafe-reset-all` removes the whole `data/` (blocks, state, WAL, evidence,
+ *   tx index), the address book `config/addrbook.json`, and resets the validator state; keys,
+ *   genesis and config.toml stay (cometbft v0.38.19 `cmd/cometbft/commands/reset.go` `resetAll`,
+ *   paths from `config/config.go`). A kept address book would let a "fresh" node skip peer
+ *   discovery, which a new node cannot.
+ * - Sei: `seid tendermint unsafe-reset-all` removes `data/` (which also holds the app's state:
+ *   `application.db`, sei-db's `committer.db` and state store, `receipt.db`, `upgrade-info.json`;
+ *   sei-db `common/utils/path.go`) and `wasm/` (contract code, `app/app.go` `wasmDir`), then resets
+ *   the validator state (sei-chain `sei-tendermint/cmd/tendermint/commands/reset.go` `ResetAll`;
+ *   v6.3.0 still left `wasm/`, later versions remove it). Sei's peer store is `data/peerstore.db`.
+ * - Avalanche: avalanche's own bootstrap monitor removes the node's whole data directory
+ *   (avalanchego `tests/fixture/bootstrapmonitor/init.go`, `os.RemoveAll(NodeDataDir(dataDir))`).
+ *   Here the volume root is `--data-dir`, so that is everything on it: `db/`, `chainData/` (per
+ *   chain databases, Firewood's among them), `staking/` (so each test gets a new NodeID, as
+ *   upstream), `logs/`, `process.json`.
+ */
+export function freshStart(chain: ChainKind): FreshStart {
     switch (chain) {
         case "cometbft":
+            return {
+                remove: ["data", "config/addrbook.json"],
+                seed: { "data/priv_validator_state.json": ZERO_VALIDATOR_STATE },
+            };
         case "sei":
             return {
-                "priv_validator_state.json": `${JSON.stringify({ height: "0", round: 0, step: 0 }, null, 2)}\n`,
+                remove: ["data", "wasm"],
+                seed: { "data/priv_validator_state.json": ZERO_VALIDATOR_STATE },
             };
         case "avalanche":
-            return {};
+            return { remove: "everything", seed: {} };
         default: {
             const unknown: never = chain;
             throw new Error(`unknown chain '${String(unknown)}'`);

@@ -63,3 +63,30 @@ export function assessCompletion(
         reason: `caught up and advancing (${previous.height} → ${height})`,
     };
 }
+
+/** What the pod says about the node container's restarts. */
+export interface NodeRestarts {
+    /** `restartCount` of the node container in this pod. */
+    count: number;
+    /** How its last run ended, when it has ended at least once. */
+    lastExit?: { exitCode?: number; reason?: string };
+}
+
+/**
+ * Why the test has failed, or undefined while it may still complete: the node container has
+ * restarted `max` times in this pod. A node that cannot start (no genesis, a bad flag, an image
+ * that crashes on this chain's data) never bootstraps, and without a failure the monitor would
+ * wait on it forever, never testing the next digest. Each pod starts counting from zero, so
+ * deleting the pod gives the test a new chance (it resumes on the same data).
+ */
+export function assessFailure(restarts: NodeRestarts, max: number): string | undefined {
+    if (restarts.count < max) {
+        return undefined;
+    }
+    const exit = restarts.lastExit;
+    const how =
+        exit === undefined
+            ? ""
+            : ` (last exit${exit.exitCode !== undefined ? ` code ${exit.exitCode}` : ""}${exit.reason ? `: ${exit.reason}` : ""})`;
+    return `the node container restarted ${restarts.count} times${how}, the most --max-node-restarts allows (${max})`;
+}

@@ -17,14 +17,16 @@ export const TEST_LABEL = "chainfleet.io/bootstrap-test";
 /** Field manager of the monitor's patches, so `managedFields` shows who pinned the image. */
 export const FIELD_MANAGER = "chainfleet-monitor";
 
-/** Key of the results ConfigMap that holds the JSON list of results, newest first. */
-export const RESULTS_KEY = "results.json";
+/** Keys of the results ConfigMap: the JSON list of results, newest first, and the test in progress. */
+export { CURRENT_KEY, RESULTS_KEY } from "../lib/bootstrapTest";
 
 export const EVENT_REASON = {
     started: "BootstrapTestStarted",
     resumed: "BootstrapTestResumed",
     pinned: "BootstrapTestImagePinned",
     completed: "BootstrapTestCompleted",
+    /** A Warning: the node kept failing, so the test ended without bootstrapping. */
+    failed: "BootstrapTestFailed",
     newImage: "BootstrapTestNewImage",
 } as const;
 
@@ -35,6 +37,7 @@ export const MESSAGE = {
     pinning: "Pinning the followed image to its digest",
     waiting: "Bootstrap test in progress",
     completed: "Bootstrap completed successfully",
+    failed: "Bootstrap test failed",
     unchanged: "Image unchanged",
     newImage: "New image found; starting the next test",
     recreating: "Deleting pod so the StatefulSet recreates it from its updated template",

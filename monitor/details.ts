@@ -1,11 +1,12 @@
 /**
  * The details file: what identifies the test that the data volume holds. `init` writes it when a
  * test starts; `init` and `wait-for-completion` read it. It lives at the root of the volume,
- * beside (not inside) the node's data subdirectory, so wiping the node's data keeps it.
+ * beside (not inside) the node's data, and a new test's wipe keeps it.
  */
 import { promises as fs } from "node:fs";
 import * as path from "node:path";
 import { SYNC_MODES, type SyncMode } from "../lib/bootstrapTest";
+import type { FreshStart } from "./chainSettings";
 import { DIGEST } from "./imageRef";
 
 export { SYNC_MODES, type SyncMode };
@@ -91,40 +92,52 @@ export async function writeDetails(dataDir: string, details: TestDetails): Promi
     await fs.rename(temp, target);
 }
 
-/** Rejects a data subdirectory that would escape or be the volume root. */
-export function checkDataSubdir(subdir: string): string | undefined {
-    const normal = path.posix.normalize(subdir);
+/** What a wipe never removes from the volume root: the details file and the filesystem's own. */
+export const KEPT_ON_WIPE = [DETAILS_FILE, "lost+found"] as const;
+
+/** Rejects a path to remove that would escape the volume, be its root, or be kept. */
+export function checkWipePath(p: string): string | undefined {
+    const normal = path.posix.normalize(p);
     if (
-        subdir === "" ||
+        p === "" ||
         normal === "." ||
-        path.posix.isAbsolute(subdir) ||
-        normal.startsWith("..")
+        path.posix.isAbsolute(p) ||
+        normal === ".." ||
+        normal.startsWith("../") ||
+        (KEPT_ON_WIPE as readonly string[]).includes(normal.split("/")[0])
     ) {
-        return `--data-subdir '${subdir}' must be a relative directory inside --data-dir (e.g. 'data'); wiping it must not touch the details file or anything outside the volume`;
+        return `cannot remove '${p}' for a fresh start: only relative paths inside the volume, other than ${KEPT_ON_WIPE.join(" and ")}, may go`;
     }
     return undefined;
 }
 
 /**
- * Removes the node's data subdirectory and recreates it empty, then writes `seed` files into it
- * (paths relative to the subdirectory). Only the subdirectory goes: the node's config and keys
- * beside it stay.
+ * Prepares the volume for a new test (monitor/chainSettings.ts `freshStart`): removes what the
+ * chain's reset removes, then writes the seed files. The details file always stays, so a crash
+ * halfway leaves the old details and the next `init` wipes again. `lost+found` stays too: it
+ * belongs to the filesystem, and on a volume without fsGroup it is root's and unreadable, so
+ * removing it would fail.
  */
-export async function wipeNodeData(
-    dataDir: string,
-    subdir: string,
-    seed: Record<string, string> = {},
-): Promise<void> {
-    const problem = checkDataSubdir(subdir);
-    if (problem) {
-        throw new Error(problem);
+export async function wipeForFreshStart(dataDir: string, fresh: FreshStart): Promise<string[]> {
+    const targets =
+        fresh.remove === "everything"
+            ? (await fs.readdir(dataDir)).filter(
+                  (entry) => !(KEPT_ON_WIPE as readonly string[]).includes(entry),
+              )
+            : [...fresh.remove];
+    for (const target of [...targets, ...Object.keys(fresh.seed)]) {
+        const problem = checkWipePath(target);
+        if (problem) {
+            throw new Error(problem);
+        }
     }
-    const target = path.join(dataDir, subdir);
-    await fs.rm(target, { recursive: true, force: true });
-    await fs.mkdir(target, { recursive: true });
-    for (const [file, content] of Object.entries(seed)) {
-        const dest = path.join(target, file);
+    for (const target of targets) {
+        await fs.rm(path.join(dataDir, target), { recursive: true, force: true });
+    }
+    for (const [file, content] of Object.entries(fresh.seed)) {
+        const dest = path.join(dataDir, file);
         await fs.mkdir(path.dirname(dest), { recursive: true });
         await fs.writeFile(dest, content, "utf8");
     }
+    return targets;
 }

@@ -22,9 +22,9 @@
  *    is safe: the next run finds the pod still on a tag, and the patch is idempotent.
  */
 import type { ChainAdapter } from "../chains/types";
-import { freshDataSeed } from "./chainSettings";
+import { freshStart } from "./chainSettings";
 import { ANNOTATION, EVENT_REASON, EXIT, MESSAGE } from "./constants";
-import { readDetails, wipeNodeData, writeDetails } from "./details";
+import { readDetails, wipeForFreshStart, writeDetails } from "./details";
 import { parseImageRef, pinnedImage } from "./imageRef";
 import { planInit } from "./initPlan";
 import type { MonitorKube } from "./kubeOps";
@@ -88,15 +88,16 @@ export async function runInit(opts: InitOptions, deps: MonitorDeps): Promise<num
             );
             return EXIT.ok;
         case "fresh": {
-            const subdir = opts.dataSubdir ?? deps.adapter.dataSubdir;
+            const fresh = freshStart(opts.chain);
             log.info(MESSAGE.starting, {
                 reason: plan.reason,
-                dataSubdir: subdir,
+                removes: fresh.remove,
                 ...plan.details,
             });
             // Wipe first, details second: a crash between them leaves the old details, so the
             // next run wipes again. The other order could resume on half-wiped data.
-            await wipeNodeData(opts.dataDir, subdir, freshDataSeed(opts.chain));
+            const removed = await wipeForFreshStart(opts.dataDir, fresh);
+            log.info("Removed the previous test's node data", { removed });
             await writeDetails(opts.dataDir, plan.details);
             await kube.event(
                 sts,

@@ -6,7 +6,7 @@
 import { KubeClients, isConflict, isNotFound, k8s, statusCode, withRetry } from "../kube/kube";
 import { FIELD_MANAGER, TEST_LABEL } from "./constants";
 import type { Logger } from "./log";
-import { TestResult, parseResults, recordResult, resultsData } from "./results";
+import { RunningTest, TestResult, dataWithCurrent, dataWithResult } from "./results";
 
 export interface MonitorTarget {
     namespace: string;
@@ -156,27 +156,48 @@ export class MonitorKube {
     }
 
     /**
-     * Adds `result` to the results ConfigMap, keeping the newest `keepLast`. Read-modify-write
-     * with the resourceVersion as precondition, retried on conflict, so two writers (an old and
-     * a new sidecar during a pod replacement) cannot drop each other's result.
+     * Adds `result` to the results ConfigMap, keeping the newest `keepLast`, and clears the test
+     * from `current.json`.
      */
     async saveResult(
         configMap: string,
         result: TestResult,
         keepLast: number,
     ): Promise<{ added: boolean }> {
-        for (let attempt = 0; attempt < 5; attempt++) {
-            const existing = await this.readConfigMap(configMap);
-            const parsed = parseResults(existing?.data);
-            if (parsed.problem) {
-                this.log.warn("results ConfigMap unreadable; starting a new list", {
+        let added = false;
+        await this.updateConfigMap(configMap, (data) => {
+            const next = dataWithResult(data, result, keepLast);
+            if (next.problem) {
+                this.log.warn("results ConfigMap partly unreadable; keeping what could be read", {
                     configMap,
-                    problem: parsed.problem,
+                    problem: next.problem,
                 });
             }
-            const { results, added } = recordResult(parsed.results, result, keepLast);
-            if (!added) {
-                return { added };
+            added = next.added;
+            return next.data;
+        });
+        return { added };
+    }
+
+    /** Records the test in progress in the results ConfigMap's `current.json`. */
+    async saveCurrent(configMap: string, current: RunningTest): Promise<void> {
+        await this.updateConfigMap(configMap, (data) => dataWithCurrent(data, current));
+    }
+
+    /**
+     * Read-modify-write of the results ConfigMap with the resourceVersion as precondition, retried
+     * on conflict, so two writers (an old and a new sidecar during a pod replacement) cannot drop
+     * each other's result. `change` returns the new data, or undefined to leave it as it is.
+     */
+    private async updateConfigMap(
+        configMap: string,
+        change: (data: Record<string, string> | undefined) => Record<string, string> | undefined,
+    ): Promise<void> {
+        for (let attempt = 0; attempt < 5; attempt++) {
+            const existing = await this.readConfigMap(configMap);
+            const data = change(existing?.data);
+            if (data === undefined) {
+                return;
             }
             const body: k8s.V1ConfigMap = {
                 metadata: {
@@ -188,7 +209,7 @@ export class MonitorKube {
                     },
                     ...(existing ? { resourceVersion: existing.metadata?.resourceVersion } : {}),
                 },
-                data: { ...existing?.data, ...resultsData(results) },
+                data,
             };
             try {
                 await withRetry("write results ConfigMap", () =>
@@ -205,8 +226,9 @@ export class MonitorKube {
                               fieldManager: FIELD_MANAGER,
                           }),
                 );
-                return { added };
+                return;
             } catch (err) {
+                // A create that lost the race to another writer is a 409 too: read again.
                 if (!isConflict(err)) {
                     throw this.wrap("write ConfigMap", configMap, err);
                 }

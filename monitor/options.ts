@@ -11,10 +11,11 @@ export interface CommonOptions {
     statefulSet: string;
     nodeContainer: string;
     chain: ChainKind;
-    /** The data volume's mount point: holds the details file and the node's data subdirectory. */
+    /**
+     * The data volume's mount point, the node's home: holds the details file beside the node's
+     * files. What a new test removes from it is the chain's (chainSettings.ts `freshStart`).
+     */
     dataDir: string;
-    /** The node's data, relative to dataDir; defaults to the chain adapter's `dataSubdir`. */
-    dataSubdir?: string;
     syncMode: SyncMode;
     /** The tag whose digests are tested. */
     followImage: string;
@@ -34,6 +35,8 @@ export interface WaitOptions extends CommonOptions {
     /** Defaults to `<statefulSet>-results`. */
     resultsConfigMap: string;
     keepLast: number;
+    /** Node container restarts (in one pod) after which the test counts as failed. */
+    maxNodeRestarts: number;
     /** Overrides the adapter's status URL on 127.0.0.1. */
     statusUrl?: string;
 }

@@ -1,6 +1,7 @@
 /** Small readings of the monitor's own pod, with errors that name the flag to fix. */
 import { setTimeout as delay } from "node:timers/promises";
 import type { k8s } from "../kube/kube";
+import type { NodeRestarts } from "./completion";
 import type { MonitorKube } from "./kubeOps";
 
 export function nodeContainerImage(pod: k8s.V1Pod, container: string): string {
@@ -67,4 +68,14 @@ export async function waitPodGone(
         await sleep(Math.min(2000, Math.max(0, deadline - Date.now())));
     }
     return kube.podGone(uid);
+}
+
+/** The node container's restart count and last exit, from the pod's status. */
+export function nodeRestarts(pod: k8s.V1Pod, container: string): NodeRestarts {
+    const status = pod.status?.containerStatuses?.find((c) => c.name === container);
+    const last = status?.lastState?.terminated;
+    return {
+        count: status?.restartCount ?? 0,
+        ...(last ? { lastExit: { exitCode: last.exitCode, reason: last.reason } } : {}),
+    };
 }

@@ -11,7 +11,7 @@ import {
     OutputConfiguration,
 } from "commander";
 import { CHAIN_KINDS, type ChainKind } from "../chains/kinds";
-import { checkDataSubdir, SYNC_MODES, SyncMode } from "./details";
+import { SYNC_MODES, SyncMode } from "./details";
 import { EXIT } from "./constants";
 import { parseImageRef } from "./imageRef";
 import {
@@ -36,6 +36,14 @@ const seconds = (value: string): number => {
     return n;
 };
 
+const count = (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+        throw new InvalidArgumentError("must be a whole number, at least 1.");
+    }
+    return n;
+};
+
 const keepLast = (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || n < 1 || n > MAX_KEEP) {
@@ -54,14 +62,6 @@ const image = (value: string): string => {
         }
     } catch (err) {
         throw new InvalidArgumentError(`${(err as Error).message}.`);
-    }
-    return value;
-};
-
-const subdir = (value: string): string => {
-    const problem = checkDataSubdir(value);
-    if (problem) {
-        throw new InvalidArgumentError(problem);
     }
     return value;
 };
@@ -114,14 +114,6 @@ function commonOptions(cmd: Command): Command {
             new Option("--data-dir <path>", "mount point of the data volume (the node's home)")
                 .env("MONITOR_DATA_DIR")
                 .makeOptionMandatory(),
-        )
-        .addOption(
-            new Option(
-                "--data-subdir <dir>",
-                "node data inside --data-dir, wiped for a new test (default: the chain's)",
-            )
-                .env("MONITOR_DATA_SUBDIR")
-                .argParser(subdir),
         )
         .addOption(
             new Option("--sync-mode <mode>", "how the node syncs")
@@ -178,7 +170,6 @@ function toCommon(raw: Raw): CommonOptions {
         nodeContainer: raw.nodeContainer as string,
         chain: raw.chain as ChainKind,
         dataDir: raw.dataDir as string,
-        ...(raw.dataSubdir !== undefined ? { dataSubdir: raw.dataSubdir as string } : {}),
         syncMode: raw.syncMode as SyncMode,
         followImage: raw.followImage as string,
         ...(raw.registryAuthFile ? { registryAuthFile: raw.registryAuthFile as string } : {}),
@@ -250,6 +241,15 @@ export function buildProgram(
         )
         .addOption(
             new Option(
+                "--max-node-restarts <n>",
+                "node container restarts after which the test counts as failed",
+            )
+                .env("MONITOR_MAX_NODE_RESTARTS")
+                .argParser(count)
+                .default(DEFAULTS.maxNodeRestarts),
+        )
+        .addOption(
+            new Option(
                 "--status-url <url>",
                 "the node's status endpoint (default: the chain's, on 127.0.0.1)",
             )
@@ -266,6 +266,7 @@ export function buildProgram(
                     (raw.resultsConfigmap as string | undefined) ??
                     defaultResultsConfigMap(common.statefulSet),
                 keepLast: raw.keepLast as number,
+                maxNodeRestarts: raw.maxNodeRestarts as number,
                 ...(raw.statusUrl ? { statusUrl: raw.statusUrl as string } : {}),
             });
         });

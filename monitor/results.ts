@@ -1,64 +1,28 @@
 /**
- * Test results and the ConfigMap that keeps the last N of them. Pure: parsing, appending,
- * trimming; the I/O that reads and writes the ConfigMap is in kubeOps.ts.
+ * Test results and the ConfigMap that keeps the last N of them, plus the test in progress. Pure:
+ * parsing, appending, trimming; the I/O that reads and writes the ConfigMap is in kubeOps.ts. The
+ * shapes are in lib/bootstrapTest.ts, shared with `npm run bootstrap-tests`, which reads them.
  */
-import type { ChainKind } from "../chains/types";
-import { MAX_KEEP } from "../lib/bootstrapTest";
-import { RESULTS_KEY } from "./constants";
-import type { SyncMode } from "./details";
+import {
+    CURRENT_KEY,
+    LATEST_KEY,
+    MAX_KEEP,
+    RESULTS_KEY,
+    type RunningTest,
+    type TestResult,
+    parseCurrent,
+    parseResults,
+    sameTest,
+} from "../lib/bootstrapTest";
 
-export interface TestResult {
-    /** The digest-pinned image that bootstrapped. */
-    image: string;
-    digest: string;
-    followImage: string;
-    /** Version labels of the image. */
-    versions: Record<string, string>;
-    /** The version the node reported when it completed, where it reports one. */
-    nodeVersion?: string;
-    chain: ChainKind;
-    syncMode: SyncMode;
-    startTime: string;
-    completedAt: string;
-    durationSeconds: number;
-    diskUsageBytes: number;
-    /** The node's height at completion. */
-    height: number;
-}
-
-export { MAX_KEEP };
+export { MAX_KEEP, parseCurrent, parseResults, sameTest };
+export type { RunningTest, TestResult };
 
 /**
- * Reads the results list from a ConfigMap's data. A missing key is an empty list; a corrupt one
- * is reported (so the caller can warn) and treated as empty rather than blocking new results.
- */
-export function parseResults(data: Record<string, string> | undefined): {
-    results: TestResult[];
-    problem?: string;
-} {
-    const text = data?.[RESULTS_KEY];
-    if (text === undefined || text.trim() === "") {
-        return { results: [] };
-    }
-    try {
-        const json = JSON.parse(text);
-        if (!Array.isArray(json)) {
-            return { results: [], problem: `${RESULTS_KEY} is not a JSON list` };
-        }
-        return { results: json as TestResult[] };
-    } catch (err) {
-        return { results: [], problem: `${RESULTS_KEY} is not JSON: ${(err as Error).message}` };
-    }
-}
-
-/** A result is the same test when digest and start time match (the test's identity). */
-export function sameTest(a: Pick<TestResult, "digest" | "startTime">, b: typeof a): boolean {
-    return a.digest === b.digest && a.startTime === b.startTime;
-}
-
-/**
- * Puts `result` first and keeps at most `keepLast`. A result already recorded (the sidecar
- * restarted after completion and saw the node complete again) is not added twice.
+ * Puts `result` first and keeps at most `keepLast`. A result already recorded with the same
+ * outcome (the sidecar restarted after the end and saw it again) is not added twice; one recorded
+ * with another outcome is replaced where it stands (a test that failed, then completed after its
+ * pod was replaced, completed).
  */
 export function recordResult(
     existing: readonly TestResult[],
@@ -70,8 +34,17 @@ export function recordResult(
             `--keep-last must be a whole number from 1 to ${MAX_KEEP}, got ${keepLast}`,
         );
     }
-    const added = !existing.some((r) => sameTest(r, result));
-    const results = added ? [result, ...existing] : [...existing];
+    const at = existing.findIndex((r) => sameTest(r, result));
+    let results: TestResult[];
+    let added = true;
+    if (at < 0) {
+        results = [result, ...existing];
+    } else if (existing[at].outcome === result.outcome) {
+        results = [...existing];
+        added = false;
+    } else {
+        results = existing.map((r, i) => (i === at ? result : r));
+    }
     return { results: results.slice(0, keepLast), added };
 }
 
@@ -79,8 +52,36 @@ export function recordResult(
 export function resultsData(results: readonly TestResult[]): Record<string, string> {
     return {
         [RESULTS_KEY]: `${JSON.stringify(results, null, 2)}\n`,
-        ...(results.length > 0
-            ? { "latest.json": `${JSON.stringify(results[0], null, 2)}\n` }
-            : {}),
+        ...(results.length > 0 ? { [LATEST_KEY]: `${JSON.stringify(results[0], null, 2)}\n` } : {}),
     };
+}
+
+/**
+ * The ConfigMap's data after recording `result`, or undefined when nothing changes. The test is no
+ * longer in progress, so its `current.json` goes; another test's stays.
+ */
+export function dataWithResult(
+    data: Record<string, string> | undefined,
+    result: TestResult,
+    keepLast: number,
+): { data?: Record<string, string>; added: boolean; problem?: string } {
+    const parsed = parseResults(data);
+    const { results, added } = recordResult(parsed.results, result, keepLast);
+    if (!added) {
+        return { added, problem: parsed.problem };
+    }
+    const next: Record<string, string> = { ...data, ...resultsData(results) };
+    const { current } = parseCurrent(data);
+    if (current === undefined || sameTest(current, result)) {
+        delete next[CURRENT_KEY];
+    }
+    return { data: next, added, problem: parsed.problem };
+}
+
+/** The ConfigMap's data with `current` as the test in progress. */
+export function dataWithCurrent(
+    data: Record<string, string> | undefined,
+    current: RunningTest,
+): Record<string, string> {
+    return { ...data, [CURRENT_KEY]: `${JSON.stringify(current, null, 2)}\n` };
 }

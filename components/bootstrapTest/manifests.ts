@@ -146,7 +146,6 @@ function monitorArgs(
         `--node-container=${NODE_CONTAINER}`,
         `--chain=${args.chain}`,
         `--data-dir=${adapter.homeDir}`,
-        `--data-subdir=${adapter.dataSubdir}`,
         `--sync-mode=${test.syncMode}`,
         `--follow-image=${test.image}`,
         ...(test.registrySecret ? [`--registry-auth-file=${REGISTRY_AUTH_FILE}`] : []),
@@ -160,6 +159,7 @@ function monitorArgs(
         `--poll-tag-interval=${test.intervals.pollTagSeconds}`,
         `--results-configmap=${names.resultsConfigMap}`,
         `--keep-last=${test.keepResults}`,
+        `--max-node-restarts=${test.maxNodeRestarts}`,
     ];
 }
 

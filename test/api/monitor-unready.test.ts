@@ -99,7 +99,6 @@ describe("monitor: pinning a pod that is never Ready", function () {
             `--statefulset=${NAME}`,
             "--chain=cometbft",
             `--data-dir=${dataDir}`,
-            "--data-subdir=data",
             "--sync-mode=state-sync",
             `--follow-image=${follow}`,
             `--kubeconfig=${kubeconfig}`,

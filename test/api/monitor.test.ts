@@ -20,7 +20,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { KubeClients, k8s, kubeClients, statusCode } from "../../kube/kube";
 import { BootstrapTestConfigSchema } from "../../config/bootstrapTest";
-import { ANNOTATION, EVENT_REASON, EXIT, MESSAGE, RESULTS_KEY } from "../../monitor/constants";
+import {
+    ANNOTATION,
+    CURRENT_KEY,
+    EVENT_REASON,
+    EXIT,
+    MESSAGE,
+    RESULTS_KEY,
+} from "../../monitor/constants";
 import { DETAILS_FILE, TestDetails } from "../../monitor/details";
 import { buildBootstrapTestManifests } from "../../components/bootstrapTest/manifests";
 import type { TestResult } from "../../monitor/results";
@@ -127,7 +134,6 @@ describe("monitor against a real API server, CometBFT node and registry", functi
             "--statefulset=bt",
             "--chain=cometbft",
             `--data-dir=${validator.home}`,
-            "--data-subdir=data",
             "--sync-mode=full-sync",
             `--follow-image=${follow}`,
             `--kubeconfig=${saConfig}`,
@@ -278,6 +284,7 @@ describe("monitor against a real API server, CometBFT node and registry", functi
         });
         const results: TestResult[] = JSON.parse(cm.data?.[RESULTS_KEY] ?? "[]");
         assert.equal(results.length, 1);
+        assert.equal(cm.data?.[CURRENT_KEY], undefined, "the finished test is still current");
         const [r] = results;
         assert.deepEqual(
             {
@@ -287,6 +294,7 @@ describe("monitor against a real API server, CometBFT node and registry", functi
                 syncMode: r.syncMode,
                 versions: r.versions,
                 chain: r.chain,
+                outcome: r.outcome,
             },
             {
                 digest: d1,
@@ -295,10 +303,11 @@ describe("monitor against a real API server, CometBFT node and registry", functi
                 syncMode: "full-sync",
                 versions: V1,
                 chain: "cometbft",
+                outcome: "completed",
             },
         );
         assert.ok(
-            r.height > 0 && r.diskUsageBytes > 0 && r.durationSeconds >= 0,
+            (r.height ?? 0) > 0 && r.diskUsageBytes > 0 && r.durationSeconds >= 0,
             JSON.stringify(r),
         );
         assert.ok(r.nodeVersion, "no node version recorded");

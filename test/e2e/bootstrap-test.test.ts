@@ -250,7 +250,10 @@ describe("e2e: the dev stack's bootstrap test, whole cycle", function () {
             results.map((r) => [r.digest, r.startTime, r.syncMode]),
             [[d1, details!.startTime, devTest.syncMode]],
         );
-        assert.ok(results[0].height > 0 && results[0].diskUsageBytes > 0, JSON.stringify(results));
+        assert.ok(
+            (results[0].height ?? 0) > 0 && results[0].diskUsageBytes > 0,
+            JSON.stringify(results),
+        );
         assert.ok((await eventReasons(namespace)).includes(EVENT_REASON.completed));
     });
 

@@ -143,7 +143,6 @@ describe("bootstrap test manifests", () => {
             nodeContainer: NODE_CONTAINER,
             chain: "cometbft",
             dataDir: adapter.homeDir,
-            dataSubdir: adapter.dataSubdir,
             syncMode: "full-sync",
             followImage: "ghcr.io/org/cometbft:master",
             plainHttpRegistries: [],
@@ -157,6 +156,9 @@ describe("bootstrap test manifests", () => {
         assert.equal(opts.pollTagIntervalSeconds, 120);
         assert.equal(opts.resultsConfigMap, "comet-master-results");
         assert.equal(opts.keepLast, 5);
+        assert.equal(opts.maxNodeRestarts, 5, "the config default reaches the sidecar");
+        const seven = await parseArgs(podSpec(build({ maxNodeRestarts: 7 })).containers[1].args);
+        assert.equal((seven as WaitOptions).maxNodeRestarts, 7);
         assert.equal(opts.statusUrl, undefined, "in the pod the adapter's own URL is right");
     });
 
@@ -181,13 +183,12 @@ describe("bootstrap test manifests", () => {
         assert.equal(plain.imagePullSecrets, undefined);
     });
 
-    it("uses each chain's home and data subdirectory", async () => {
+    it("uses each chain's home as the volume", async () => {
         for (const chain of ["sei", "avalanche"] as const) {
             const adapter = adapterFor(chain);
             const spec = podSpec(build({}, chain));
             const opts = await parseArgs(spec.initContainers[0].args);
             assert.equal(opts.dataDir, adapter.homeDir);
-            assert.equal(opts.dataSubdir, adapter.dataSubdir);
             assert.equal(opts.chain, chain);
         }
     });

@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { avalancheChainConfig, freshDataSeed, syncModeEnv } from "../../monitor/chainSettings";
+import { avalancheChainConfig, freshStart, syncModeEnv } from "../../monitor/chainSettings";
 import { BootstrapTestConfigSchema } from "../../config/bootstrapTest";
 
 const minimal = {
@@ -15,6 +15,7 @@ describe("monitor bootstrap test config schema", () => {
             ...minimal,
             intervals: { checkSeconds: 60, pollTagSeconds: 300 },
             keepResults: 10,
+            maxNodeRestarts: 5,
             args: [],
             env: {},
         });
@@ -27,6 +28,7 @@ describe("monitor bootstrap test config schema", () => {
             storage: { size: "2Ti", storageClass: "fast-ssd" },
             intervals: { checkSeconds: 30, pollTagSeconds: 600 },
             keepResults: 20,
+            maxNodeRestarts: 3,
             registrySecret: "ghcr-pull",
             args: ["--log_level=info"],
             env: { CMT_STATESYNC_RPC_SERVERS: "a:26657,b:26657" },
@@ -59,6 +61,7 @@ describe("monitor bootstrap test config schema", () => {
             /at least 1/,
         ],
         ["too many results", { keepResults: 1000 }, "keepResults", /at most 100/],
+        ["no restarts allowed", { maxNodeRestarts: 0 }, "maxNodeRestarts", /maxNodeRestarts/],
         ["a typo'd key", { syncmode: "full-sync" }, "", /syncmode/],
         ["a bad env name", { env: { "A-B": "x" } }, "env.A-B", /shell identifiers/],
     ];
@@ -103,13 +106,20 @@ describe("monitor chain settings", () => {
 
     it("seeds the zero validator state after a wipe of a CometBFT-family node", () => {
         for (const chain of ["cometbft", "sei"] as const) {
-            const seed = freshDataSeed(chain);
-            assert.deepEqual(JSON.parse(seed["priv_validator_state.json"]), {
+            const { seed } = freshStart(chain);
+            assert.deepEqual(Object.keys(seed), ["data/priv_validator_state.json"]);
+            assert.deepEqual(JSON.parse(seed["data/priv_validator_state.json"]), {
                 height: "0",
                 round: 0,
                 step: 0,
             });
         }
-        assert.deepEqual(freshDataSeed("avalanche"), {});
+        assert.deepEqual(freshStart("avalanche").seed, {});
+    });
+
+    it("removes what each chain's own reset removes", () => {
+        assert.deepEqual(freshStart("cometbft").remove, ["data", "config/addrbook.json"]);
+        assert.deepEqual(freshStart("sei").remove, ["data", "wasm"]);
+        assert.equal(freshStart("avalanche").remove, "everything");
     });
 });

@@ -6,9 +6,9 @@ import * as path from "node:path";
 import {
     DETAILS_FILE,
     TestDetails,
-    checkDataSubdir,
+    checkWipePath,
     readDetails,
-    wipeNodeData,
+    wipeForFreshStart,
     writeDetails,
 } from "../../monitor/details";
 import { diskUsage, formatBytes, formatDuration } from "../../monitor/diskUsage";
@@ -55,40 +55,68 @@ describe("monitor details file and data wipe", () => {
         });
     }
 
-    it("wipes only the data subdirectory, keeping config and the details file, then seeds it", async () => {
+    it("wipes the listed paths, keeping config and the details file, then seeds", async () => {
         await writeDetails(dir, DETAILS);
         await fs.mkdir(path.join(dir, "config"));
         await fs.writeFile(path.join(dir, "config", "genesis.json"), "{}");
+        await fs.writeFile(path.join(dir, "config", "addrbook.json"), "{}");
         await fs.mkdir(path.join(dir, "data", "blockstore.db"), { recursive: true });
         await fs.writeFile(path.join(dir, "data", "blockstore.db", "000001.ldb"), "x".repeat(100));
-        await wipeNodeData(dir, "data", { "priv_validator_state.json": "{}" });
+        const removed = await wipeForFreshStart(dir, {
+            remove: ["data", "config/addrbook.json", "never-existed"],
+            seed: { "data/priv_validator_state.json": "{}" },
+        });
+        assert.deepEqual(removed, ["data", "config/addrbook.json", "never-existed"]);
         assert.deepEqual((await fs.readdir(dir)).sort(), ["config", "data", DETAILS_FILE].sort());
+        assert.deepEqual(await fs.readdir(path.join(dir, "config")), ["genesis.json"]);
         assert.deepEqual(await fs.readdir(path.join(dir, "data")), ["priv_validator_state.json"]);
-        assert.equal(await fs.readFile(path.join(dir, "config", "genesis.json"), "utf8"), "{}");
     });
 
-    const badSubdirs = ["", ".", "..", "../x", "/data", "a/../.."];
-    for (const subdir of badSubdirs) {
-        it(`refuses to wipe --data-subdir '${subdir}'`, async () => {
-            assert.match(
-                checkDataSubdir(subdir) ?? "",
-                /--data-subdir .* must be a relative directory inside --data-dir/,
+    it("wipes everything but the details file and lost+found", async () => {
+        await writeDetails(dir, DETAILS);
+        await fs.mkdir(path.join(dir, "lost+found"));
+        await fs.mkdir(path.join(dir, "db", "mainnet"), { recursive: true });
+        await fs.writeFile(path.join(dir, ".hidden"), "x");
+        await fs.writeFile(path.join(dir, `${DETAILS_FILE}.tmp-7`), "half");
+        const removed = await wipeForFreshStart(dir, { remove: "everything", seed: {} });
+        assert.deepEqual(removed.sort(), [".hidden", "db", `${DETAILS_FILE}.tmp-7`].sort());
+        assert.deepEqual((await fs.readdir(dir)).sort(), [DETAILS_FILE, "lost+found"].sort());
+    });
+
+    const badPaths = ["", ".", "..", "../x", "/data", "a/../..", DETAILS_FILE, "lost+found/x"];
+    for (const bad of badPaths) {
+        it(`refuses to remove '${bad}'`, async () => {
+            assert.match(checkWipePath(bad) ?? "", /cannot remove .* for a fresh start/);
+            await writeDetails(dir, DETAILS);
+            await assert.rejects(
+                wipeForFreshStart(dir, { remove: [bad], seed: {} }),
+                /cannot remove/,
             );
-            await assert.rejects(wipeNodeData(dir, subdir), /--data-subdir/);
+            await assert.rejects(
+                wipeForFreshStart(dir, { remove: [], seed: { [bad]: "x" } }),
+                /cannot remove/,
+            );
+            assert.equal((await readDetails(dir)).kind, "ok", "details file removed");
         });
     }
-    it("accepts nested subdirectories", () => {
-        assert.equal(checkDataSubdir("db/mainnet"), undefined);
+    it("accepts nested paths", () => {
+        assert.equal(checkWipePath("db/mainnet"), undefined);
+        assert.equal(checkWipePath("config/addrbook.json"), undefined);
     });
 
     it("measures allocated bytes, counting hard links once", async () => {
         await fs.writeFile(path.join(dir, "a"), Buffer.alloc(64 * 1024, 1));
-        const one = await diskUsage(dir);
+        const one = (await diskUsage(dir)).bytes;
         await fs.link(path.join(dir, "a"), path.join(dir, "b"));
-        assert.equal(await diskUsage(dir), one, "hard link counted twice");
+        assert.equal((await diskUsage(dir)).bytes, one, "hard link counted twice");
         await fs.writeFile(path.join(dir, "c"), Buffer.alloc(64 * 1024, 1));
-        assert.ok((await diskUsage(dir)) >= one + 64 * 1024);
-        assert.equal(await diskUsage(path.join(dir, "gone")), 0);
+        assert.ok((await diskUsage(dir)).bytes >= one + 64 * 1024);
+        assert.deepEqual(await diskUsage(path.join(dir, "gone")), {
+            bytes: 0,
+            unreadable: 0,
+            vanished: 1,
+            examples: [],
+        });
     });
 
     const bytes: [number, string][] = [
