@@ -5,11 +5,22 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { declareFleet } from "./components/Fleet";
+import { programError } from "./components/programError";
 import { loadStackConfig } from "./config";
 import { readIncumbents } from "./kube/incumbent";
 import { planPreprod } from "./lib/preprod";
 
+// Errors leave as programError makes them: Pulumi would otherwise spend a minute formatting one
+// before printing it (components/programError.ts).
 export = async () => {
+    try {
+        return await program();
+    } catch (err) {
+        throw programError(err);
+    }
+};
+
+async function program() {
     const config = loadStackConfig(pulumi.runtime.allConfig());
     const kube = {
         // The dynamic providers run in their own process and take the kubeconfig by path.
@@ -42,4 +53,4 @@ export = async () => {
             Object.entries(fleet.deployments).map(([g, d]) => [g, d.stableService.metadata.name]),
         ),
     };
-};
+}
