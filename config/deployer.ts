@@ -15,6 +15,13 @@
  * - every verb the bootstrap monitor's Role grants: Kubernetes refuses to create a Role, or bind
  *   one, that grants more than its creator holds (the RBAC escalation check).
  *
+ * Not granted, because a run works without them: `list`/`watch` on Endpoints (every object the
+ * program declares either carries `pulumi.com/skipAwait` or has no awaiter of its own, so Pulumi's
+ * Service awaiter, the one that watches Endpoints, never runs) and on Events (Pulumi's event
+ * aggregator only relays an object's Warning events while it waits for that object).
+ * test/e2e/least-privilege.test.ts takes each rule of a BlueGreen stack's identity away in turn
+ * and sees the run fail, naming the permission.
+ *
  * Scope. Everything namespaced lives in a Role in the stack's namespace. The only cluster-scoped
  * object the stack touches is that Namespace, and the ClusterRole grants only `get` and `patch`
  * on it, by name. `create` on namespaces is not granted: it cannot be limited to one name, and it
@@ -284,7 +291,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
         );
     }
 
-    // --- core: Services and what Pulumi's Service awaiter watches --------------------------------
+    // --- core: Services and their EndpointSlices -------------------------------------------------
     r.need(
         "",
         "services",
@@ -305,13 +312,6 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "get, patch: dynamic-providers/trafficSwitchRun.ts readService and patchSelector (the switch)",
         );
     }
-    r.need(
-        "",
-        "endpoints",
-        ["list", "watch"],
-        "list, watch: Pulumi's Service awaiter (provider await/service.go) for the headless peer Service, " +
-            "which has no skipAwait; without them its creation hangs (the awaiter waits for its informers to sync)",
-    );
     if (needs.switches) {
         r.need(
             "discovery.k8s.io",
@@ -350,13 +350,6 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "get, patch: dynamic-providers/bootstrapRun.ts runBootstrap and annotatePvc (bootstrapped height)",
         );
     }
-    r.need(
-        "",
-        "events",
-        ["list", "watch"],
-        "list, watch: Pulumi's event aggregator (provider await/watchers.go NewEventAggregator) reports " +
-            "Warning events of each object it applies; without them those warnings are silently lost",
-    );
     if (needs.bootstrapTests) {
         r.need(
             "",

@@ -9,6 +9,17 @@ import { groupNames } from "../lib/names";
 import type { Incumbent } from "../lib/plan";
 import { forbiddenMessage } from "../lib/forbidden";
 
+/**
+ * The incumbent read failed. Its message is whole (which object, and the permission to grant or
+ * the cluster to check), so the program prints it without a stack (components/programError.ts).
+ */
+export class ClusterReadError extends Error {
+    constructor(message: string, options?: { cause?: unknown }) {
+        super(message, options);
+        this.name = "ClusterReadError";
+    }
+}
+
 /** What the program reads of a stable Service. */
 export interface LiveService {
     selector?: Record<string, string>;
@@ -73,12 +84,13 @@ export function kubeClusterReader(access: {
             // A 403 is the deploying identity's missing permission, not an unreachable cluster.
             const forbidden = forbiddenMessage(err);
             if (forbidden !== undefined) {
-                throw new Error(`cannot read ${what}: ${forbidden}`, { cause: err });
+                throw new ClusterReadError(`cannot read ${what}: ${forbidden}`, { cause: err });
             }
-            throw new Error(
+            throw new ClusterReadError(
                 `cannot read ${what} from the cluster (${err instanceof Error ? err.message : String(err)}); ` +
                     "chainfleet reads each group's active revision before planning, so it needs " +
                     "the cluster that `kubernetes:kubeconfig`/$KUBECONFIG points at to answer",
+                { cause: err },
             );
         }
     };

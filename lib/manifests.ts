@@ -326,7 +326,10 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
     const selector = nodeSetSelector(input);
     const labels = setLabels(input);
     // Pulumi's awaiters would block on readiness that means "in sync", which takes hours for a
-    // fresh node; the upgrade flow's own gates do the waiting, with their own deadlines.
+    // fresh node; the upgrade flow's own gates do the waiting, with their own deadlines. The
+    // headless peer Service skips too: its awaiter would only wait for the Service itself (which
+    // the apply already returned), yet it needs list and watch on Endpoints, and hangs without
+    // them until its 10-minute timeout, so the deployer would have to hold them for nothing.
     const skipAwait = { annotations: { [ANNOTATION.skipAwait]: "true" } };
 
     const configMap = {
@@ -347,7 +350,7 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
 
     const p2p = input.adapter.ports.filter((p) => p.role === "p2p");
     const peerService = {
-        metadata: metadata(names.peerService, input),
+        metadata: metadata(names.peerService, input, skipAwait),
         spec: {
             clusterIP: "None",
             // Peers must find a node while it is still syncing, i.e. before it is Ready.

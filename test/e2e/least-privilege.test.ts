@@ -1,9 +1,16 @@
 /**
  * The deploying identity (config/deployer.ts, `npm run deployer`) is enough, and every rule of it
  * is needed: `pulumi preview` and a whole BlueGreen `pulumi up` run as that ServiceAccount, with
- * the kubeconfig `npm run deployer -- --kubeconfig-out` writes; then, for each rule of its Role,
- * an upgrade run by an identity without that rule fails and says which permission is missing
- * (that table only with CHAINFLEET_E2E_RBAC_TABLE=1: it takes about a minute per rule).
+ * the kubeconfig `npm run deployer -- --kubeconfig-out` writes; then each rule of its Role and of
+ * its ClusterRole is taken away in turn, and a run without it fails naming the permission.
+ *
+ * The table is cheap enough for every CI run (about 2 minutes on the 2-core runner): the Role's
+ * rows share one stack, deployed once with the whole identity, and each row tries an upgrade to
+ * an image of its own. A failed upgrade switches nothing and deletes nothing, and a row's new
+ * image means a new set, so every object kind, the gate and the switch lie ahead of each row's
+ * run as they did of the first, whatever the rows before it left. The ClusterRole's rule (the
+ * stack's Namespace) is used when the Namespace is applied, i.e. by a first deploy: its row is
+ * a first deploy of a stack of its own.
  *
  * The stacks are applied by the cluster admin only for what a platform team would do once: the
  * identity itself (`kubectl apply` of the deployer's output). Everything else is the deployer's.
@@ -16,6 +23,7 @@ import * as path from "node:path";
 import { ConfigError, parseStackConfig } from "../../config";
 import {
     DeployerRule,
+    DeployerRules,
     buildDeployerIdentity,
     buildKubeconfig,
     renderDeployerYaml,
@@ -36,9 +44,11 @@ import {
     cometGroup,
     outputs,
     pinnedSet,
+    setFingerprint,
+    stableSelector,
     uniqueSuffix,
 } from "./harness/fleet";
-import { E2eStack } from "./harness/pulumi";
+import { E2eStack, RunResult, formatResult } from "./harness/pulumi";
 import { installFailureReport, step, stopChain } from "./harness/report";
 
 const GROUP = "rpc";
@@ -47,6 +57,64 @@ const DEPLOY_NS = "chainfleet-deploy";
 
 type Obj = Record<string, unknown>;
 
+/** Which rule of the identity to take away: an index into its Role's or ClusterRole's rules. */
+interface Drop {
+    scope: "namespaced" | "cluster";
+    index: number;
+}
+
+/** "get, list on apps/statefulsets": how a row names its rule. */
+function ruleName(rule: DeployerRule): string {
+    const group = rule.apiGroups[0] ? `${rule.apiGroups[0]}/` : "";
+    const names = rule.resourceNames ? ` named ${rule.resourceNames.join(", ")}` : "";
+    return `${rule.verbs.join(", ")} on ${group}${rule.resources.join(", ")}${names}`;
+}
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+
+/**
+ * What a run without `rule` must say: ours ("the deploying identity lacks <verb> on <resource>
+ * in namespace …", lib/forbidden.ts), or, for objects the Kubernetes provider applies, the API
+ * server's ('cannot <verb> resource "<resource>"'), for one of the rule's verbs.
+ */
+function namesRule(rule: DeployerRule): RegExp {
+    const verbs = rule.verbs.join("|");
+    const resource = escape(rule.resources[0]);
+    return new RegExp(
+        `the deploying identity lacks (${verbs})(, [a-z]+)* on ${resource}( named \\S+)? (in namespace|at cluster scope)` +
+            `|cannot (${verbs}) resource \\\\*"${resource}\\\\*"`,
+    );
+}
+
+/** Deletes objects as the admin, best effort (`kind/name`, in `namespace` if given). */
+function kubectlDelete(objects: string[], namespace?: string): void {
+    if (objects.length === 0) {
+        return;
+    }
+    const scope = namespace ? [`--namespace=${namespace}`] : [];
+    try {
+        execFileSync(
+            "kubectl",
+            ["delete", "--ignore-not-found", "--wait=false", ...scope, ...objects],
+            {
+                stdio: ["ignore", "ignore", "inherit"],
+            },
+        );
+    } catch (err) {
+        console.error(`could not delete ${objects.join(" ")}: ${(err as Error).message}`);
+    }
+}
+
+/** Asserts that `run` failed and that its output names a permission of `rule`. */
+function assertFailsNaming(run: RunResult, rule: DeployerRule): void {
+    assert.ok(run.code !== 0 && !run.timedOut, `without ${ruleName(rule)}:\n${formatResult(run)}`);
+    assert.match(
+        run.output,
+        namesRule(rule),
+        `without ${ruleName(rule)}, the failure does not name it:\n${formatResult(run)}`,
+    );
+}
+
 describe("e2e: a deploy job's least-privilege identity", function () {
     const id = uniqueSuffix();
     const chainDir = path.join(os.tmpdir(), `chainfleet-e2e-lp-chain-${id}`);
@@ -54,9 +122,13 @@ describe("e2e: a deploy job's least-privilege identity", function () {
     let chain: CometChain | undefined;
     let validator: CometNode;
     let full: CometNode[] = [];
+    /** The stack the running test uses (the failure report shows it). */
     let stack: E2eStack | undefined;
+    const stacks: E2eStack[] = [];
     let namespace = "";
     const namespaces: string[] = [];
+    /** The identities applied (their cluster-scoped objects and ServiceAccounts outlive namespaces). */
+    const identities = new Set<string>();
 
     const report = installFailureReport({
         stack: () => stack,
@@ -94,34 +166,34 @@ describe("e2e: a deploy job's least-privilege identity", function () {
 
     /**
      * Applies the identity for the configs `raws` (the first is the stack's; the others are
-     * granted too, as for a change) minus `dropRule` (an index into its Role's rules) as the admin, and writes a kubeconfig that authenticates as it. Returns the kubeconfig's path and
-     * the Role's rules.
+     * granted too, as for a change), without the rule `drop` names, as the admin, and writes a
+     * kubeconfig that authenticates as it. Returns the kubeconfig's path and the whole identity's
+     * rules.
      */
     async function identityFor(
         raws: Obj[],
         name: string,
-        dropRule?: number,
-    ): Promise<{ kubeconfig: string; rules: DeployerRule[] }> {
+        drop?: Drop,
+    ): Promise<{ kubeconfig: string; rules: DeployerRules }> {
         const raw = raws[0];
         const identity = buildDeployerIdentity(parsed(raw), {
             name,
             alsoConfigs: raws.slice(1).map(parsed),
         });
-        const rules = identity.rules.namespaced;
-        if (dropRule !== undefined) {
-            identity.rules.namespaced = rules.filter((_, i) => i !== dropRule);
-            for (const o of identity.objects) {
-                if (o.kind === "Role") {
-                    (o as { rules: unknown[] }).rules = (o as { rules: unknown[] }).rules.filter(
-                        (_, i) => i !== dropRule,
-                    );
-                }
+        const rules = identity.rules;
+        if (drop) {
+            const kind = drop.scope === "namespaced" ? "Role" : "ClusterRole";
+            const without = <T>(list: T[]) => list.filter((_, i) => i !== drop.index);
+            identity.rules = { ...rules, [drop.scope]: without(rules[drop.scope]) };
+            for (const o of identity.objects.filter((x) => x.kind === kind)) {
+                o.rules = without(o.rules as unknown[]);
             }
         }
         execFileSync("kubectl", ["apply", "-f", "-"], {
             input: renderDeployerYaml(identity),
             stdio: ["pipe", "ignore", "inherit"],
         });
+        identities.add(name);
         let token = "";
         let ca = "";
         await waitUntil(`the token of ${name}`, async () => {
@@ -150,6 +222,16 @@ describe("e2e: a deploy job's least-privilege identity", function () {
         return { kubeconfig: file, rules };
     }
 
+    /** A new stack in the suite's list (disposed at the end), the one the failure report shows. */
+    async function newStack(label: string, kubeconfig: string, raw: Obj): Promise<E2eStack> {
+        stack = new E2eStack({ label });
+        stacks.push(stack);
+        stack.extraEnv = { KUBECONFIG: kubeconfig };
+        stack.writeConfig(raw);
+        await stack.init();
+        return stack;
+    }
+
     before(async function () {
         await requireCluster();
         chain = new CometChain({ dir: chainDir });
@@ -166,7 +248,16 @@ describe("e2e: a deploy job's least-privilege identity", function () {
         for (const ns of namespaces) {
             await deleteNamespace(ns);
         }
-        await stack?.dispose();
+        // What the identities put outside the stacks' namespaces.
+        const names = [...identities];
+        kubectlDelete(names.flatMap((n) => [`clusterrolebinding/${n}`, `clusterrole/${n}`]));
+        kubectlDelete(
+            names.flatMap((n) => [`serviceaccount/${n}`, `secret/${n}-token`]),
+            DEPLOY_NS,
+        );
+        for (const s of stacks) {
+            await s.dispose();
+        }
         await stopChain(chain, chainDir, report);
         fs.rmSync(workDir, { recursive: true, force: true });
     });
@@ -179,10 +270,7 @@ describe("e2e: a deploy job's least-privilege identity", function () {
         const v2 = config(network, namespace, COMETBFT_V2);
         // The identity for the change: the configs after and before (README §Deploy jobs).
         const { kubeconfig } = await identityFor([v2, v1], `chainfleet-deploy-${network}`);
-        stack = new E2eStack({ label: "least-privilege" });
-        stack.extraEnv = { KUBECONFIG: kubeconfig };
-        stack.writeConfig(v1);
-        await stack.init();
+        await newStack("least-privilege", kubeconfig, v1);
 
         await step("preview as the deployer", () => stack!.preview());
         const before = await step("up v1 as the deployer", async () => {
@@ -201,60 +289,88 @@ describe("e2e: a deploy job's least-privilege identity", function () {
         });
     });
 
-    // Each rule of the Role, taken away in turn: an upgrade run without it fails, naming the
-    // permission. A fresh stack per rule, deployed first with the whole identity, so every
-    // rule's first use lies ahead of the failing run.
-    const ruleCount = (() => {
-        // The same stack shape, only to count the rules before any node runs.
-        const url = "http://127.0.0.1:1";
-        const shape = parseStackConfig({
-            network: "probe",
-            chain: "cometbft",
-            groups: {
-                [GROUP]: cometGroup(COMETBFT_V1, REPLICAS, {
-                    strategy: "BlueGreen",
-                    gate: { rpc: "direct", directUrls: [url, url], incumbentUrls: [url, url] },
+    describe("each rule taken away in turn", function () {
+        // The rules of this suite's stack shape, known before any node runs (they name the rows).
+        const probe = (() => {
+            const url = "http://127.0.0.1:1";
+            return buildDeployerIdentity(
+                parseStackConfig({
+                    network: "probe",
+                    chain: "cometbft",
+                    groups: {
+                        [GROUP]: cometGroup(COMETBFT_V1, REPLICAS, {
+                            strategy: "BlueGreen",
+                            gate: {
+                                rpc: "direct",
+                                directUrls: [url, url],
+                                incumbentUrls: [url, url],
+                            },
+                        }),
+                    },
                 }),
-            },
-        });
-        return buildDeployerIdentity(shape).rules.namespaced.length;
-    })();
+            ).rules;
+        })();
 
-    // About a minute per rule: opt-in (CHAINFLEET_E2E_RBAC_TABLE=1), so the tier stays inside
-    // CI's time; the positive run above is always part of it.
-    const table = process.env.CHAINFLEET_E2E_RBAC_TABLE === "1";
-    for (let i = 0; i < (table ? ruleCount : 0); i++) {
-        it(`without Role rule ${i + 1} of ${ruleCount}, the upgrade fails naming the permission`, async function () {
-            const network = `lp${i}-${id}`;
-            namespace = `e2e-lp${i}-${id}`;
-            namespaces.push(namespace);
-            const v1 = config(network, namespace, COMETBFT_V1);
-            const v2 = config(network, namespace, COMETBFT_V2);
-            const name = `chainfleet-deploy-${network}`;
-            const whole = await identityFor([v2, v1], name);
-            await stack?.dispose();
-            stack = new E2eStack({ label: `least-privilege-${i}` });
-            stack.extraEnv = { KUBECONFIG: whole.kubeconfig };
-            stack.writeConfig(v1);
-            await stack.init();
-            await step("up v1 with the whole identity", () => stack!.up());
+        // The Role's rows share this stack, at v1 with the whole identity.
+        const network = `lpt-${id}`;
+        const tableNs = `e2e-lpt-${id}`;
+        const name = `chainfleet-deploy-${network}`;
+        let v1Set: ReturnType<typeof pinnedSet> | undefined;
+        let tableStack: E2eStack | undefined;
 
-            const { rules } = await identityFor([v2, v1], name, i);
-            const dropped = rules[i];
-            stack.writeConfig(v2);
-            const up = await stack.up([], { allowFailure: true });
-            assert.notEqual(up.code, 0, `up succeeded without rule ${JSON.stringify(dropped)}`);
-            // Ours ("the deploying identity lacks <verb> on <resource>") or, for objects the
-            // Kubernetes provider applies, the API server's ("cannot <verb> resource "<resource>"").
-            const resource = dropped.resources[0];
-            const named = new RegExp(
-                `lacks (${dropped.verbs.join("|")})[^;]* on ${resource}\\b|cannot (${dropped.verbs.join("|")}) resource \\\\*"${resource}\\\\*"`,
-            );
-            assert.match(
-                up.output,
-                named,
-                `rule ${JSON.stringify(dropped)}: the failure does not name it`,
-            );
+        before(async function () {
+            namespaces.push(tableNs);
+            const v1 = config(network, tableNs, COMETBFT_V1);
+            const { kubeconfig } = await identityFor([v1], name);
+            tableStack = await newStack("least-privilege-table", kubeconfig, v1);
+            await step("up v1 with the whole identity", () => tableStack!.up());
+            v1Set = pinnedSet(network, GROUP, (await outputs(tableStack)).revisions[GROUP]);
         });
-    }
+
+        probe.namespaced.forEach((rule, index) => {
+            it(`without the Role's ${ruleName(rule)}, an upgrade fails naming it`, async function () {
+                assert.ok(tableStack && v1Set, "the table's stack was not deployed");
+                stack = tableStack;
+                namespace = tableNs;
+                // An image of this row's own: a new set, so the run creates every kind again.
+                const next = config(network, tableNs, `${COMETBFT_V2}-rule${index}`);
+                const { rules } = await identityFor([next], name, { scope: "namespaced", index });
+                assert.deepEqual(
+                    rules.namespaced[index],
+                    rule,
+                    "the stack's rules are the probe's",
+                );
+                const before = await setFingerprint(tableNs, v1Set.names.statefulSet);
+                tableStack.writeConfig(next);
+                const run = await tableStack.up([], { allowFailure: true, timeoutMs: 300_000 });
+                assertFailsNaming(run, rule);
+                // Refused, the upgrade switched nothing and deleted nothing: v1 still serves.
+                assert.deepEqual(await stableSelector(tableNs, GROUP), v1Set.selector);
+                assert.deepEqual(await setFingerprint(tableNs, v1Set.names.statefulSet), before);
+            });
+        });
+
+        probe.cluster.forEach((rule, index) => {
+            // The probe's rule names the probe's Namespace; each stack's names its own.
+            const title = `${ruleName({ ...rule, resourceNames: undefined })} (its Namespace)`;
+            it(`without the ClusterRole's ${title}, a first deploy fails naming it`, async function () {
+                const first = `lpc${index}-${id}`;
+                namespace = `e2e-lpc${index}-${id}`;
+                namespaces.push(namespace);
+                const v1 = config(first, namespace, COMETBFT_V1);
+                const { kubeconfig, rules } = await identityFor(
+                    [v1],
+                    `chainfleet-deploy-${first}`,
+                    { scope: "cluster", index },
+                );
+                assert.deepEqual(
+                    { ...rules.cluster[index], resourceNames: undefined, why: [] },
+                    { ...rule, resourceNames: undefined, why: [] },
+                );
+                await newStack(`least-privilege-cluster-${index}`, kubeconfig, v1);
+                const run = await stack!.up([], { allowFailure: true, timeoutMs: 300_000 });
+                assertFailsNaming(run, rules.cluster[index]);
+            });
+        });
+    });
 });

@@ -146,6 +146,22 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
         }
     });
 
+    it("skips Pulumi's await on every Service, so the deployer needs no Endpoints watch", async () => {
+        // Pulumi's Service awaiter watches Endpoints (and hangs without list/watch on them); for
+        // the headless peer Service it only waits for the Service itself. config/deployer.ts
+        // grants no Endpoints.
+        const resources = await declare(stack());
+        const services = only(resources, "kubernetes:core/v1:Service");
+        assert.equal(services.length, 2);
+        for (const svc of services) {
+            assert.equal(
+                svc.inputs.metadata.annotations?.["pulumi.com/skipAwait"],
+                "true",
+                svc.inputs.metadata.name,
+            );
+        }
+    });
+
     it("names a Rolling set after the group and leaves the revision out of its selector", async () => {
         const resources = await declare(stack({ update: { strategy: "Rolling" } }));
         const sts = only(resources, "kubernetes:apps/v1:StatefulSet")[0].inputs;

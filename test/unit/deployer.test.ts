@@ -99,7 +99,7 @@ function notHeld(holder: DeployerRule[], granted: Record<string, unknown>[]): st
 }
 
 // What every stack's identity gets: Pulumi applying, reading and deleting what NodeGroup and
-// NodeDeployment declare, the incumbent read, and the watches Pulumi's awaiters need.
+// NodeDeployment declare, and the incumbent read.
 const ALWAYS = [
     "statefulsets get",
     "statefulsets create",
@@ -111,8 +111,6 @@ const ALWAYS = [
     "services patch",
     "services create",
     "services delete",
-    "endpoints list",
-    "endpoints watch",
     "configmaps create",
     "configmaps patch",
     "configmaps delete",
@@ -122,8 +120,6 @@ const ALWAYS = [
     "poddisruptionbudgets create",
     "poddisruptionbudgets patch",
     "poddisruptionbudgets delete",
-    "events list",
-    "events watch",
 ];
 
 interface Case {
@@ -278,6 +274,23 @@ describe("deployer identity (config/deployer.ts)", () => {
             );
             assert.ok(withSnapshot.namespaced.length > 0);
             assert.deepEqual(withSnapshot, without);
+        });
+
+        it("grants no list or watch on Endpoints or Events: a run works without them", () => {
+            // Every object carries pulumi.com/skipAwait or has no awaiter (test/unit/components),
+            // so Pulumi's Service awaiter never watches Endpoints, and its event aggregator only
+            // relays Warning events while it waits; the e2e least-privilege run holds neither.
+            for (const c of CASES) {
+                const g = grants(deployerRules(c.config()).namespaced);
+                for (const not of [
+                    "endpoints list",
+                    "endpoints watch",
+                    "events list",
+                    "events watch",
+                ]) {
+                    assert.ok(!g.has(not), `${c.name}: grants "${not}"`);
+                }
+            }
         });
 
         it("grants no wildcard, no Secrets, no update outside the monitor's ConfigMap", () => {
