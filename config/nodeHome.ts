@@ -1,7 +1,8 @@
 /**
  * Stack keys that shape a CometBFT-family node's home (prepared by chainfleet-agent, node-agent/):
- * `chainId`, `genesis`, and per group `config` (TOML overrides) and `peers`. The rules that need
- * the chain kind or several keys at once are in `nodeHomeProblems`, run beside the schema.
+ * `chainId`, `genesis`, and per group `config` (TOML overrides), `peers` and `stateSync`. The
+ * rules that need the chain kind or several keys at once are in `nodeHomeProblems`, run beside
+ * the schema.
  */
 import { z } from "zod";
 import { adapterFor } from "../chains";
@@ -161,6 +162,50 @@ export const peersSchema = z.strictObject({
         .optional(),
 });
 
+/**
+ * A Go duration as time.ParseDuration reads it and CometBFT's config writes it
+ * (time.Duration.String, e.g. `168h0m0s`).
+ */
+export const GO_DURATION = /^([0-9]+(\.[0-9]+)?(h|m|s|ms))+$/;
+/** CometBFT's and Sei's default trust period (config/config.go DefaultStateSyncConfig). */
+export const DEFAULT_TRUST_PERIOD = "168h0m0s";
+
+const rpcServer = z.string({ error: "an rpc server must be a string" }).refine(
+    (url) => {
+        try {
+            const parsed = new URL(url);
+            return /^https?:$/.test(parsed.protocol) && parsed.host !== "" && !url.includes(",");
+        } catch {
+            return false;
+        }
+    },
+    {
+        error: "an rpc server must be an http(s) RPC base URL without commas (e.g. https://rpc.example.org:443)",
+    },
+);
+
+export const stateSyncSchema = z.strictObject({
+    /**
+     * At least two: CometBFT refuses fewer (config/config.go StateSyncConfig.ValidateBasic),
+     * and the agent takes the trust root only when two servers agree on it.
+     */
+    rpcServers: z
+        .array(rpcServer, { error: "rpcServers must be a list of http(s) RPC base URLs" })
+        .min(2, {
+            error: "rpcServers needs at least two servers: CometBFT's light client needs a primary and a witness, and the trust root is checked between two",
+        })
+        .refine((urls) => new Set(urls).size === urls.length, {
+            error: "rpcServers must be different servers: the trust root is checked between two",
+        }),
+    trustPeriod: z
+        .string({ error: "trustPeriod must be a string" })
+        .regex(GO_DURATION, {
+            error: "trustPeriod must be a Go duration such as 168h0m0s or 336h (units h, m, s, ms)",
+        })
+        .refine((d) => /[1-9]/.test(d), { error: "trustPeriod must be above 0" })
+        .default(DEFAULT_TRUST_PERIOD),
+});
+
 type Problem = { path: (string | number)[]; input: unknown; message: string };
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -169,7 +214,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 /**
  * The rules on these keys that need the chain kind or several keys: which chains take them at
  * all, which config files a chain's init writes, the chain id a chain's init needs, and peers
- * given twice. Reads the raw input (see crossKeyProblems in schema.ts for why).
+ * or state sync given twice. Reads the raw input (see crossKeyProblems in schema.ts for why).
  */
 export function nodeHomeProblems(
     raw: Record<string, unknown>,
@@ -186,15 +231,15 @@ export function nodeHomeProblems(
                 path,
                 input,
                 message:
-                    `${chain} nodes are not prepared by chainfleet-agent: chainId, genesis, config ` +
-                    `and peers apply to CometBFT-family chains (cometbft, sei); ${chain}'s own ` +
-                    `config files and bootstrap peers are not supported yet`,
+                    `${chain} nodes are not prepared by chainfleet-agent: chainId, genesis, config, ` +
+                    `peers and stateSync apply to CometBFT-family chains (cometbft, sei); ${chain}'s ` +
+                    `own config files, bootstrap peers and state sync are not supported yet`,
             });
         for (const key of ["chainId", "genesis"]) {
             if (raw[key] !== undefined) refuse([key], raw[key]);
         }
         for (const [name, group] of Object.entries(raw.groups)) {
-            for (const key of ["genesis", "config", "peers"]) {
+            for (const key of ["genesis", "config", "peers", "stateSync"]) {
                 if (isObject(group) && group[key] !== undefined) {
                     refuse(["groups", name, key], group[key]);
                 }
@@ -242,6 +287,19 @@ export function nodeHomeProblems(
                     message: `set peers.${key} or configToml.p2p.${tomlKey}, not both (peers.${key} becomes that key)`,
                 });
             }
+        }
+        if (
+            group.stateSync !== undefined &&
+            isObject(config.configToml) &&
+            config.configToml.statesync !== undefined
+        ) {
+            problems.push({
+                path: [...at, "config", "configToml", "statesync"],
+                input: config.configToml.statesync,
+                message:
+                    "set stateSync or configToml.statesync, not both (stateSync writes [statesync], " +
+                    "with the trust root the RPC servers give when a pod starts on an empty home)",
+            });
         }
     }
     if (needChainId.length > 0) {

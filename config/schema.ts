@@ -28,6 +28,7 @@ import {
     nodeConfigSchema,
     nodeHomeProblems,
     peersSchema,
+    stateSyncSchema,
 } from "./nodeHome";
 import { OVERRIDES_KEY } from "../lib/nodeHome";
 import { networkProblems, nodeKeySeedSchema, placementSchema, validatorSchema } from "./network";
@@ -170,6 +171,8 @@ export const groupSchema = z.strictObject({
     /** TOML overrides merged into the files the node's own init wrote. */
     config: nodeConfigSchema.optional(),
     peers: peersSchema.optional(),
+    /** State sync with a trust root from the RPC servers at pod start (node-agent prepare). */
+    stateSync: stateSyncSchema.optional(),
     /** A signing group: exactly one replica, never an entrant beside it (config/network.ts). */
     validator: validatorSchema.optional(),
     /** Where the group's pods run; replaces the stack's `placement`. */

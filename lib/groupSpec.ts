@@ -56,6 +56,18 @@ export interface PeersSpec {
 }
 
 /**
+ * State sync: the node restores a snapshot from its peers instead of replaying every block. The
+ * trust root (height and block hash) is taken from the RPC servers when a pod starts on a home
+ * without block data (node-agent prepare --state-sync-rpc), never from config.
+ */
+export interface StateSyncSpec {
+    /** http(s) RPC base URLs, at least two: the light client's primary and witnesses. */
+    rpcServers: string[];
+    /** A Go duration (`168h0m0s`). */
+    trustPeriod: string;
+}
+
+/**
  * Where a node's genesis comes from: downloaded and verified against its sha256, or a key of a
  * ConfigMap in the group's namespace (a small file).
  */
@@ -117,6 +129,7 @@ export interface GroupSpec {
     genesis?: GenesisSpec;
     config?: NodeConfigSpec;
     peers?: PeersSpec;
+    stateSync?: StateSyncSpec;
     validator?: ValidatorSpec;
     placement?: PlacementSpec;
 }

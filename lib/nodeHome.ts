@@ -16,10 +16,11 @@ import { restrictedContainerSecurityContext } from "./podSecurity";
 /**
  * The agent's image: built by scripts/images.sh (`node-agent`) FROM scratch from node-agent/build.sh.
  * Bump the tag whenever the flags the pods pass change (0.2.0: --peer-wait, self dropped from
- * peers): nodes pull IfNotPresent, so a node that has the old tag would run the old agent, and
- * the tag is part of every revision, so a bump restarts the nodes onto the new agent.
+ * peers; 0.3.0: --state-sync-rpc, --state-sync-trust-period): nodes pull IfNotPresent, so a
+ * node that has the old tag would run the old agent, and the tag is part of every revision, so
+ * a bump restarts the nodes onto the new agent.
  */
-export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.2.0";
+export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.3.0";
 /** Where the agent's image holds the binary. */
 export const AGENT_IMAGE_BINARY = "/usr/local/bin/chainfleet-agent";
 /** The emptyDir the agent is installed into, shared by the prepare step and the node container. */
@@ -137,6 +138,15 @@ export function prepareArgs(
     }
     if (keys.validatorKeySecret !== undefined) {
         args.push("--validator-key", `${VALIDATOR_KEY_DIR}/${VALIDATOR_KEY_FILE}`);
+    }
+    // The trust root is the agent's to look up at pod start; config gives only the servers.
+    if (config.stateSync !== undefined) {
+        args.push(
+            "--state-sync-rpc",
+            config.stateSync.rpcServers.join(","),
+            "--state-sync-trust-period",
+            config.stateSync.trustPeriod,
+        );
     }
     if (inFleet !== undefined) {
         args.push("--peer-wait", PEER_WAIT);

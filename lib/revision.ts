@@ -47,6 +47,7 @@ export function podShapingInputs(
         genesis: group.genesis,
         config: group.config,
         peers: group.peers,
+        stateSync: group.stateSync,
         nodeAgent: adapterFor(chain).nodeHome ? NODE_AGENT_IMAGE : undefined,
         validator: group.validator,
         placement: group.placement,

@@ -47,7 +47,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"install", "--to DIR", "copy this executable to DIR/" + BinaryName, runInstall},
-		{"prepare", "--chain cometbft|sei|cosmos --home DIR [flags]", "make a node home ready to start (init, genesis, overrides, keys, upgrade-info, validate, peers)", runPrepare},
+		{"prepare", "--chain cometbft|sei|cosmos --home DIR [flags]", "make a node home ready to start (genesis, state sync, init, overrides, keys, upgrade-info, validate, peers)", runPrepare},
 		{"ready", "--chain cometbft|sei|cosmos|avalanche [--rpc URL] [--timeout 2s]", "exit 0 only when the node is in sync (readiness probe)", runReady},
 		{"node-id", "--key FILE", "print the CometBFT node ID of a node_key.json", runNodeID},
 		{"gen-node-key", "", "print a fresh CometBFT node_key.json", runGenNodeKey},
@@ -188,6 +188,8 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dlTimeout := fs.Duration("download-timeout", 30*time.Minute, "limit for the genesis download")
 	initTimeout := fs.Duration("init-timeout", 5*time.Minute, "limit for the chain's init command")
 	peerWait := fs.Duration("peer-wait", 0, "after the config step, wait up to this long (e.g. 2m) until the host names in config.toml's persistent peers resolve; 0: no wait")
+	ssRPC := fs.String("state-sync-rpc", "", "state sync: at least two http(s) RPC base URLs, comma-separated; on a home without block data, the trust height and hash are taken from them and [statesync] is enabled")
+	ssPeriod := fs.String("state-sync-trust-period", "", "state sync: the light client's trust period, a Go duration (default 168h0m0s); needs --state-sync-rpc")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -247,6 +249,11 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *peerWait < 0 {
 		return exitcode.Usagef("--peer-wait %s must not be negative: give a duration like 2m, or 0 for no wait", *peerWait)
 	}
+	ss, err := stateSyncFlags(*ssRPC, *ssPeriod)
+	if err != nil {
+		return err
+	}
+	o.StateSync = ss
 	o.HTTPClient = &http.Client{Timeout: *dlTimeout}
 	return prepare.Run(ctx, o)
 }
@@ -276,6 +283,44 @@ func genesisSource(u, sha, file string) (*genesis.Source, error) {
 		return nil, exitcode.Usagef("--genesis-sha256 is given without --genesis-url or --genesis-file: add the source or drop the checksum")
 	}
 	return nil, nil
+}
+
+// stateSyncFlags checks --state-sync-rpc and --state-sync-trust-period. At least two distinct
+// servers: CometBFT (config/config.go StateSyncConfig.ValidateBasic) and Sei refuse fewer, and
+// the trust root is cross-checked between two of them.
+func stateSyncFlags(rpcs, period string) (*prepare.StateSync, error) {
+	if rpcs == "" {
+		if period != "" {
+			return nil, exitcode.Usagef("--state-sync-trust-period %q needs --state-sync-rpc", period)
+		}
+		return nil, nil
+	}
+	var servers []string
+	seen := map[string]bool{}
+	for _, u := range strings.Split(rpcs, ",") {
+		u = strings.TrimSpace(u)
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return nil, exitcode.Usagef("--state-sync-rpc: %q is not an http:// or https:// RPC base URL (e.g. https://rpc-1.example.org:443)", u)
+		}
+		if seen[u] {
+			return nil, exitcode.Usagef("--state-sync-rpc: %q is given twice: the trust root is checked between two different servers", u)
+		}
+		seen[u] = true
+		servers = append(servers, u)
+	}
+	if len(servers) < 2 {
+		return nil, exitcode.Usagef("--state-sync-rpc %q: give at least two servers, comma-separated (CometBFT's light client needs a primary and a witness)", rpcs)
+	}
+	d := 168 * time.Hour // CometBFT's and Sei's default (config/config.go DefaultStateSyncConfig)
+	if period != "" {
+		var err error
+		d, err = time.ParseDuration(period)
+		if err != nil || d <= 0 {
+			return nil, exitcode.Usagef("--state-sync-trust-period %q: give a positive Go duration, e.g. 168h0m0s", period)
+		}
+	}
+	return &prepare.StateSync{RPCServers: servers, TrustPeriod: d}, nil
 }
 
 func parseUpgradeInfo(s string) (*prepare.UpgradeInfo, error) {

@@ -5,10 +5,15 @@
 //     then `cometbft start` produces blocks as a single validator with the key init wrote,
 //     and `ready` passes;
 //   - node B: the same genesis and no peers: it starts, blocksyncs from nobody, reports
-//     catching_up, and `ready` fails.
+//     catching_up, and `ready` fails;
+//   - node C: `prepare --state-sync-rpc` with node A's RPC (under two names) writes [statesync]
+//     with a trust root cross-checked between them, and `cometbft start` accepts it (its light
+//     client checks the trust hash against the primary at start and refuses a wrong one);
+//     kvstore serves no snapshots, so C then waits for one. On node A's home, whose state is
+//     above height 0, prepare leaves [statesync] alone.
 //
 // Without $COMETBFT_BIN the test skips, unless CHAINFLEET_REQUIRE_REAL=1, where it fails.
-// Ports: 127.0.0.1:36656-36670 only.
+// Ports: 127.0.0.1:36656-36677 only.
 package integration
 
 import (
@@ -19,6 +24,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -28,15 +34,19 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	toml "github.com/pelletier/go-toml/v2"
 )
 
 const (
 	rpcA, p2pA = "127.0.0.1:36657", "127.0.0.1:36656"
 	rpcB, p2pB = "127.0.0.1:36667", "127.0.0.1:36666"
+	rpcC, p2pC = "127.0.0.1:36677", "127.0.0.1:36676"
 	genesisSrv = "127.0.0.1:36670" // serves node A's genesis, gzipped, to node B
 )
 
@@ -125,8 +135,9 @@ func portFree(t *testing.T, addr string) {
 }
 
 type node struct {
-	cmd *exec.Cmd
-	log string
+	cmd  *exec.Cmd
+	log  string
+	stop func() // idempotent; also run at cleanup
 }
 
 func start(t *testing.T, bin, home string) *node {
@@ -143,18 +154,24 @@ func start(t *testing.T, bin, home string) *node {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{cmd: cmd, log: logPath}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+			lf.Close()
+		})
+	}
+	n := &node{cmd: cmd, log: logPath, stop: stop}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		lf.Close()
+		stop()
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
 			lines := strings.Split(string(b), "\n")
@@ -225,7 +242,7 @@ func overrides(t *testing.T, rpc, p2p, persistentPeers string) string {
 
 func TestRealCometBFT(t *testing.T) {
 	bin := cometbftBin(t)
-	for _, a := range []string{rpcA, p2pA, rpcB, p2pB, genesisSrv} {
+	for _, a := range []string{rpcA, p2pA, rpcB, p2pB, rpcC, p2pC, genesisSrv} {
 		portFree(t, a)
 	}
 	agent := buildAgent(t)
@@ -281,7 +298,7 @@ func TestRealCometBFT(t *testing.T) {
 	}
 
 	startA := time.Now()
-	start(t, bin, homeA)
+	nodeA := start(t, bin, homeA)
 	var st *status
 	firstBlock := waitFor(t, "node A's first block", 60*time.Second, func() bool {
 		s, err := getStatus(rpcA)
@@ -387,4 +404,146 @@ func TestRealCometBFT(t *testing.T) {
 	if _, _, code, _ := agentRun(t, agent, "ready", "--chain", "cometbft", "--rpc", "http://"+rpcA); code != 0 {
 		t.Fatal("node A stopped being ready")
 	}
+
+	stateSyncNodeC(t, bin, agent, homeA, chainID)
+
+	// Node A's home has a state above height 0: prepare leaves [statesync] alone and asks no
+	// server (these do not answer). Read with A stopped: a running node holds its database.
+	nodeA.stop()
+	cfgA, _ := os.ReadFile(filepath.Join(homeA, "config", "config.toml"))
+	out, stderr, code, _ = agentRun(t, agent, append(append([]string{}, prepareA...),
+		"--state-sync-rpc", "http://127.0.0.1:9,http://127.0.0.1:10")...)
+	cfgA2, _ := os.ReadFile(filepath.Join(homeA, "config", "config.toml"))
+	m := regexp.MustCompile(`left \[statesync\] untouched: the state in data/state.db is at height (\d+) `).FindStringSubmatch(out)
+	if code != 0 || m == nil || m[1] == "0" || !bytes.Equal(cfgA, cfgA2) {
+		t.Fatalf("prepare A with state sync: exit %d, config changed %v: %s\n%s", code, !bytes.Equal(cfgA, cfgA2), stderr, out)
+	}
+	t.Logf("node A after it ran: %s", strings.TrimSpace(m[0]))
+}
+
+// stateSyncNodeC prepares node C with --state-sync-rpc pointing at node A (two names of one
+// server: the test has one chain) and starts cometbft with the [statesync] it wrote.
+func stateSyncNodeC(t *testing.T, bin, agent, homeA, chainID string) {
+	homeC := filepath.Join(t.TempDir(), "cometbft")
+	servers := "http://" + rpcA + ",http://localhost:" + strings.Split(rpcA, ":")[1]
+	prepareC := []string{"prepare", "--chain", "cometbft", "--home", homeC, "--binary", bin,
+		"--overrides", overrides(t, rpcC, p2pC, ""), "--chain-id", chainID,
+		"--genesis-file", filepath.Join(homeA, "config", "genesis.json"),
+		"--state-sync-rpc", servers, "--state-sync-trust-period", "24h"}
+	out, stderr, code, d := agentRun(t, agent, prepareC...)
+	t.Logf("prepare C (%s):\n%s", d.Round(time.Millisecond), out)
+	if code != 0 {
+		t.Fatalf("prepare C: exit %d: %s", code, stderr)
+	}
+	cfg, _ := os.ReadFile(filepath.Join(homeC, "config", "config.toml"))
+	var ss struct {
+		StateSync struct {
+			Enable      bool   `toml:"enable"`
+			RPCServers  string `toml:"rpc_servers"`
+			TrustHeight int64  `toml:"trust_height"`
+			TrustHash   string `toml:"trust_hash"`
+			TrustPeriod string `toml:"trust_period"`
+		} `toml:"statesync"`
+	}
+	if err := toml.Unmarshal(cfg, &ss); err != nil {
+		t.Fatal(err)
+	}
+	got := ss.StateSync
+	if !got.Enable || got.RPCServers != servers || got.TrustHeight < 1 || got.TrustPeriod != "24h0m0s" {
+		t.Fatalf("[statesync] of node C: %+v", got)
+	}
+	// The hash is node A's block hash at that height.
+	var blk struct {
+		Result struct {
+			BlockID struct {
+				Hash string `json:"hash"`
+			} `json:"block_id"`
+		} `json:"result"`
+	}
+	resp, err := http.Get(fmt.Sprintf("http://%s/block?height=%d", rpcA, got.TrustHeight))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&blk)
+	resp.Body.Close()
+	if blk.Result.BlockID.Hash == "" || got.TrustHash != blk.Result.BlockID.Hash {
+		t.Fatalf("trust_hash %s, node A's block %d has %s", got.TrustHash, got.TrustHeight, blk.Result.BlockID.Hash)
+	}
+
+	// A wrong trust hash: cometbft refuses to start (light client: "expected header's hash"),
+	// so the start below, with the hash prepare wrote, proves the trust root is accepted.
+	bad := bytes.Replace(cfg, []byte(got.TrustHash), []byte(strings.Repeat("AB", 32)), 1)
+	badHome := filepath.Join(t.TempDir(), "cometbft")
+	copyDir(t, homeC, badHome)
+	os.WriteFile(filepath.Join(badHome, "config", "config.toml"), bad, 0o644)
+	cmd := exec.Command(bin, "start", "--home", badHome)
+	cmd.Env = append(os.Environ(), "CMTHOME="+badHome)
+	var badOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &badOut, &badOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err == nil || !strings.Contains(badOut.String(), "expected header's hash") {
+			t.Fatalf("cometbft with a wrong trust hash: %v\n%s", err, tailOf(badOut.String(), 10))
+		}
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-exited
+		t.Fatalf("cometbft with a wrong trust hash kept running:\n%s", tailOf(badOut.String(), 10))
+	}
+
+	nodeC := start(t, bin, homeC)
+	waitFor(t, "node C's RPC", 30*time.Second, func() bool { _, err := getStatus(rpcC); return err == nil })
+	waitFor(t, "node C to start state sync", 30*time.Second, func() bool {
+		b, _ := os.ReadFile(nodeC.log)
+		return bytes.Contains(b, []byte("Discovering snapshots"))
+	})
+	if s, err := getStatus(rpcC); err != nil || !s.Result.SyncInfo.CatchingUp || s.Result.SyncInfo.Height != "0" {
+		t.Fatalf("node C: %+v %v", s, err)
+	}
+	logC, _ := os.ReadFile(nodeC.log)
+	if !bytes.Contains(logC, []byte("Starting state sync")) || bytes.Contains(logC, []byte("State sync failed")) {
+		t.Fatalf("node C's log:\n%s", tailOf(string(logC), 20))
+	}
+	t.Logf("node C: cometbft accepted the trust root (height %d) and is discovering snapshots", got.TrustHeight)
+
+	// Node C ran but its state is still at height 0: the next start asks the servers again.
+	nodeC.stop()
+	out, stderr, code, _ = agentRun(t, agent, prepareC...)
+	if code != 0 || !strings.Contains(out, "the state in data/state.db is at height 0") || !strings.Contains(out, "confirmed by") {
+		t.Fatalf("prepare C again: exit %d: %s\n%s", code, stderr, out)
+	}
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o700)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func tailOf(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

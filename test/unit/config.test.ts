@@ -572,7 +572,7 @@ const cases: Case[] = [
         at: "groups.hf.update.strategy",
         message: /avalanche node has no halt-height flag/,
     },
-    // Node home (config/nodeHome.ts): chainId, genesis, config, peers.
+    // Node home (config/nodeHome.ts): chainId, genesis, config, peers, stateSync.
     {
         rule: "chainId characters",
         path: "chainId",
@@ -700,6 +700,89 @@ const cases: Case[] = [
         message: /set peers.persistentPeers or configToml.p2p.persistent-peers, not both/,
     },
     {
+        rule: "stateSync needs at least two rpc servers",
+        path: "groups.rpc.stateSync",
+        value: { rpcServers: ["https://rpc-1.example.org"] },
+        at: "groups.rpc.stateSync.rpcServers",
+        message:
+            /rpcServers needs at least two servers: CometBFT's light client needs a primary and a witness/,
+    },
+    {
+        rule: "stateSync rpc servers are http(s) URLs",
+        path: "groups.rpc.stateSync",
+        value: { rpcServers: ["rpc-1.example.org:26657", "https://rpc-2.example.org"] },
+        at: "groups.rpc.stateSync.rpcServers.0",
+        message: /an rpc server must be an http\(s\) RPC base URL without commas/,
+    },
+    {
+        rule: "stateSync rpc servers have no commas",
+        path: "groups.rpc.stateSync",
+        value: { rpcServers: ["https://a.example.org/x,y", "https://rpc-2.example.org"] },
+        at: "groups.rpc.stateSync.rpcServers.0",
+        message: /an rpc server must be an http\(s\) RPC base URL without commas/,
+    },
+    {
+        rule: "stateSync rpc servers are different servers",
+        path: "groups.rpc.stateSync",
+        value: { rpcServers: ["https://rpc-1.example.org", "https://rpc-1.example.org"] },
+        at: "groups.rpc.stateSync.rpcServers",
+        message: /rpcServers must be different servers/,
+    },
+    {
+        rule: "stateSync trustPeriod is a Go duration",
+        path: "groups.rpc.stateSync",
+        value: {
+            rpcServers: ["https://a.example.org", "https://b.example.org"],
+            trustPeriod: "7d",
+        },
+        at: "groups.rpc.stateSync.trustPeriod",
+        message: /trustPeriod must be a Go duration such as 168h0m0s/,
+    },
+    {
+        rule: "stateSync trustPeriod is above 0",
+        path: "groups.rpc.stateSync",
+        value: {
+            rpcServers: ["https://a.example.org", "https://b.example.org"],
+            trustPeriod: "0h0m0s",
+        },
+        at: "groups.rpc.stateSync.trustPeriod",
+        message: /trustPeriod must be above 0/,
+    },
+    {
+        rule: "stateSync takes no trust height: the RPC servers give it at pod start",
+        path: "groups.rpc.stateSync",
+        value: {
+            rpcServers: ["https://a.example.org", "https://b.example.org"],
+            trustHeight: 1000,
+        },
+        at: "groups.rpc.stateSync.trustHeight",
+        message: /unknown key/,
+    },
+    {
+        rule: "stateSync and configToml.statesync are not both given",
+        path: "groups.rpc.config",
+        value: { configToml: { statesync: { enable: true } } },
+        also: {
+            "groups.rpc.stateSync": {
+                rpcServers: ["https://a.example.org", "https://b.example.org"],
+            },
+        },
+        at: "groups.rpc.config.configToml.statesync",
+        message: /set stateSync or configToml.statesync, not both/,
+    },
+    {
+        rule: "no stateSync on avalanche",
+        path: "groups.rpc.stateSync",
+        value: { rpcServers: ["https://a.example.org", "https://b.example.org"] },
+        also: {
+            chain: "avalanche",
+            chainId: undefined,
+            "groups.rpc.image": "avaplatform/avalanchego:v1.13.5",
+        },
+        message:
+            /avalanche nodes are not prepared by chainfleet-agent: chainId, genesis, config, peers and stateSync apply to CometBFT-family chains/,
+    },
+    {
         rule: "no node-home keys on avalanche",
         path: "groups.rpc.peers",
         value: { seeds: [`${"a".repeat(40)}@seed.example.org:26656`] },
@@ -716,7 +799,7 @@ const cases: Case[] = [
         also: { "groups.rpc.image": "avaplatform/avalanchego:v1.13.5" },
         at: "chainId",
         message:
-            /avalanche nodes are not prepared by chainfleet-agent: chainId, genesis, config and peers apply to CometBFT-family chains/,
+            /avalanche nodes are not prepared by chainfleet-agent: chainId, genesis, config, peers and stateSync apply to CometBFT-family chains/,
     },
     // The network keys (config/network.ts).
     {
@@ -1015,6 +1098,19 @@ describe("config validation", () => {
         assert.deepEqual(config.groups.rpc.peers?.seeds, [
             `${"b".repeat(40)}@seed.example.org:26656`,
         ]);
+    });
+
+    it("takes a group's stateSync with the default trust period", () => {
+        const servers = ["https://rpc-1.example.org", "http://10.0.0.2:26657/"];
+        const config = parseStackConfig(withValue("groups.rpc.stateSync", { rpcServers: servers }));
+        assert.deepEqual(config.groups.rpc.stateSync, {
+            rpcServers: servers,
+            trustPeriod: "168h0m0s",
+        });
+        const custom = parseStackConfig(
+            withValue("groups.rpc.stateSync", { rpcServers: servers, trustPeriod: "336h" }),
+        );
+        assert.equal(custom.groups.rpc.stateSync?.trustPeriod, "336h");
     });
 
     it("never prints a nodeKeySeed, not even a wrong one", () => {

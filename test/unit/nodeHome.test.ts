@@ -5,7 +5,10 @@
  * (node-agent/build.sh) and, where the host has one, the real cometbft.
  */
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -184,6 +187,27 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
         });
     });
 
+    it("a stateSync group: prepare gets the servers and the trust period, never a trust root", () => {
+        const rpcServers = ["https://rpc-1.example.org", "http://10.0.0.2:26657"];
+        const i = input("cometbft", {}, { stateSync: { rpcServers } });
+        assert.deepEqual(init(podOf(i), "prepare").args, [
+            "prepare",
+            "--chain",
+            "cometbft",
+            "--home",
+            "/cometbft",
+            "--state-sync-rpc",
+            "https://rpc-1.example.org,http://10.0.0.2:26657",
+            "--state-sync-trust-period",
+            "168h0m0s",
+        ]);
+        assert.equal(
+            (buildNodeGroup(i).configMap as Obj).data[OVERRIDES_KEY],
+            undefined,
+            "[statesync] is the agent's to write, not an override",
+        );
+    });
+
     it("a cometbft group: peers become seeds / persistent_peers", () => {
         const i = input("cometbft", {}, { peers: { persistentPeers: [`${NODE_A}@v-0.v:26656`] } });
         const cm = buildNodeGroup(i).configMap as Obj;
@@ -232,7 +256,7 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
         });
     });
 
-    it("the revision moves with chainId, genesis, config and peers", () => {
+    it("the revision moves with chainId, genesis, config, peers and stateSync", () => {
         const base = input("sei", { chainId: "atlantic-2" }).config;
         const revisions = [
             base,
@@ -243,6 +267,9 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
             { ...base, config: { configToml: { moniker: "y" } } },
             { ...base, peers: { seeds: [`${NODE_A}@s:26656`] } },
             { ...base, peers: { persistentPeers: [`${NODE_A}@s:26656`] } },
+            { ...base, stateSync: { rpcServers: ["http://a", "http://b"], trustPeriod: "168h" } },
+            { ...base, stateSync: { rpcServers: ["http://a", "http://c"], trustPeriod: "168h" } },
+            { ...base, stateSync: { rpcServers: ["http://a", "http://b"], trustPeriod: "336h" } },
         ].map((g) => revisionOf("sei", g));
         assert.equal(new Set(revisions).size, revisions.length, revisions.join(" "));
         assert.equal(revisionOf("sei", { ...base }), revisions[0], "stable");
@@ -288,8 +315,8 @@ describe("node home: the manifest's prepare flags, run by the real agent", funct
     });
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-    /** Runs the manifest's prepare command with pod paths mapped into `root`. */
-    function runPrepare(i: NodeGroupInput, root: string, env: NodeJS.ProcessEnv = {}) {
+    /** The manifest's prepare args with pod paths mapped into `root` (and its overrides file). */
+    function prepareCommand(i: NodeGroupInput, root: string): string[] {
         const pod = podOf(i);
         const prepare = init(pod, "prepare");
         const home = path.join(root, "home");
@@ -306,9 +333,33 @@ describe("node home: the manifest's prepare flags, run by the real agent", funct
                   : arg === GENESIS_FILE
                     ? path.join(root, "genesis.json")
                     : arg;
-        return spawnSync(agent!, prepare.args.map(map), {
+        return prepare.args.map(map);
+    }
+
+    /** Runs the manifest's prepare command with pod paths mapped into `root`. */
+    function runPrepare(i: NodeGroupInput, root: string, env: NodeJS.ProcessEnv = {}) {
+        return spawnSync(agent!, prepareCommand(i, root), {
             encoding: "utf8",
             env: { ...process.env, ...env },
+        });
+    }
+
+    /** The same, without blocking the event loop (for servers in this process). */
+    function runPrepareAsync(
+        i: NodeGroupInput,
+        root: string,
+        env: NodeJS.ProcessEnv = {},
+    ): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        return new Promise((resolve, reject) => {
+            const child = spawn(agent!, prepareCommand(i, root), {
+                env: { ...process.env, ...env },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            child.on("error", reject);
+            child.on("close", (status) => resolve({ status, stdout, stderr }));
         });
     }
 
@@ -319,7 +370,11 @@ describe("node home: the manifest's prepare flags, run by the real agent", funct
                 chainId: "atlantic-2",
                 genesis: { url: "http://127.0.0.1:9/genesis.json", sha256: SHA },
             },
-            { config: { appToml: { pruning: "nothing" } }, peers: { seeds: [`${NODE_A}@s:1`] } },
+            {
+                config: { appToml: { pruning: "nothing" } },
+                peers: { seeds: [`${NODE_A}@s:1`] },
+                stateSync: { rpcServers: ["http://127.0.0.1:9", "http://127.0.0.1:10"] },
+            },
         );
         const r = runPrepare(i, path.join(tmp, "sei"), { PATH: "/nonexistent" });
         // The download fails (nothing listens on port 9): a retryable failure, not a usage error.
@@ -366,4 +421,69 @@ describe("node home: the manifest's prepare flags, run by the real agent", funct
         const again = runPrepare(second, path.join(tmp, "c2"), env);
         assert.equal(again.status, 0, `exit ${again.status}\n${again.stderr}`);
     });
+
+    it("prepares a real cometbft home for state sync: the trust root from two RPC servers", async function () {
+        const cometbft = hostCometbftDir();
+        if (!cometbft) {
+            this.skip();
+        }
+        const servers = await Promise.all([fakeRpc(12345), fakeRpc(12340)]);
+        try {
+            const rpcServers = servers.map((s) => s.url);
+            const i = input("cometbft", {}, { stateSync: { rpcServers, trustPeriod: "72h" } });
+            const r = await runPrepareAsync(i, path.join(tmp, "ss"), {
+                PATH: `${cometbft}:${process.env.PATH}`,
+            });
+            assert.equal(r.status, 0, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+            const toml = fs.readFileSync(path.join(tmp, "ss/home/config/config.toml"), "utf8");
+            const statesync = toml.slice(toml.indexOf("[statesync]"));
+            assert.match(statesync, /^enable = true$/m);
+            assert.match(
+                statesync,
+                new RegExp(`^rpc_servers = ["']${rpcServers.join(",")}["']$`, "m"),
+            );
+            assert.match(statesync, /^trust_height = 12000$/m);
+            assert.match(statesync, new RegExp(`^trust_hash = ["']${blockHash(12000)}["']$`, "m"));
+            assert.match(statesync, /^trust_period = ["']72h0m0s["']$/m);
+        } finally {
+            await Promise.all(servers.map((s) => new Promise((done) => s.server.close(done))));
+        }
+    });
 });
+
+/** A block hash of the fake chain below: upper-case hex, as CometBFT's RPC prints it. */
+const blockHash = (height: number): string =>
+    createHash("sha256").update(`block-${height}`).digest("hex").toUpperCase();
+
+/** A CometBFT RPC that answers /status and /commit?height=H for one chain, on 127.0.0.1. */
+async function fakeRpc(latest: number): Promise<{ url: string; server: http.Server }> {
+    const server = http.createServer((req, res) => {
+        const url = new URL(req.url ?? "/", "http://x");
+        const height = Number(url.searchParams.get("height"));
+        const result =
+            url.pathname === "/status"
+                ? { sync_info: { latest_block_height: String(latest), catching_up: false } }
+                : url.pathname === "/commit" && height >= 1 && height <= latest
+                  ? {
+                        signed_header: {
+                            header: { chain_id: "any", height: String(height) },
+                            commit: {
+                                height: String(height),
+                                block_id: { hash: blockHash(height) },
+                            },
+                        },
+                        canonical: true,
+                    }
+                  : undefined;
+        res.setHeader("content-type", "application/json");
+        res.end(
+            JSON.stringify(
+                result === undefined
+                    ? { jsonrpc: "2.0", id: -1, error: { code: -32603, message: "no such block" } }
+                    : { jsonrpc: "2.0", id: -1, result },
+            ),
+        );
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}

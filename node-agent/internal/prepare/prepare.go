@@ -1,5 +1,6 @@
 // Package prepare makes a node home ready for the node's first (or next) start: the chain's
-// own init, the genesis, config overrides, keys, priv_validator_state and upgrade-info, then a
+// own init, the genesis, config overrides (with a state sync trust root from RPC servers, on a
+// home without block data), keys, priv_validator_state and upgrade-info, then a
 // validation and, when asked, a bounded wait for the persistent peers' DNS names. Every step
 // is idempotent: run it on every pod start, on an empty volume, on a home from an earlier
 // start or on one restored from a snapshot, and it converges to the same files. Each step
@@ -63,7 +64,10 @@ type Options struct {
 	Resolver Resolver
 	// PeerPollInterval is the time between lookups while waiting (0: one second).
 	PeerPollInterval time.Duration
-	Out              io.Writer
+	// StateSync: configure state sync with a trust root from these RPC servers (nil: leave
+	// [statesync] to the overrides).
+	StateSync *StateSync
+	Out       io.Writer
 }
 
 // Overrides are the parsed --overrides file: per TOML file, the tables to merge.
@@ -157,6 +161,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := r.readInputs(); err != nil {
 		return err
 	}
+	if err := r.checkStateSyncOverrides(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.Home, 0o755); err != nil {
 		return fmt.Errorf("--home %q: cannot create it: %w", o.Home, err)
 	}
@@ -172,13 +179,19 @@ func Run(ctx context.Context, o Options) error {
 			r.ChainID = fetched.Record.ChainID
 		}
 	}
+	// Like the genesis, the trust root is looked up before init: a server that lies (exit 3)
+	// or servers that do not answer (exit 1) leave the home as it was.
+	trust, err := r.stateSync(ctx)
+	if err != nil {
+		return err
+	}
 	if err := r.init(ctx); err != nil {
 		return err
 	}
 	if err := r.placeGenesis(fetched); err != nil {
 		return err
 	}
-	if err := r.applyOverrides(); err != nil {
+	if err := r.applyOverrides(trust); err != nil {
 		return err
 	}
 	if err := r.writeKeys(); err != nil {
@@ -396,7 +409,10 @@ func (r *runner) placeGenesis(f *genesis.Fetched) error {
 // applyOverrides merges the overrides into config.toml, app.toml and client.toml with the TOML
 // library, and for Cosmos/Sei sets client.toml's chain-id: sei-cosmos server/start.go panics
 // ("chain-id mismatch") when a --chain-id flag differs from client.toml's chain-id.
-func (r *runner) applyOverrides() error {
+//
+// With a trust root (--state-sync-rpc on a home without block data), its [statesync] keys are
+// merged into config.toml with the overrides, in the same typed merge.
+func (r *runner) applyOverrides(trust *trustRoot) error {
 	var probs tomlmerge.Problems
 	var notes []string
 	type pending struct {
@@ -411,6 +427,7 @@ func (r *runner) applyOverrides() error {
 			if ov, note = r.dropSelf(ov); note != "" {
 				r.say("config", "%s", note)
 			}
+			ov = r.stateSyncOverrides(ov, trust)
 		}
 		setChainID := f.file == "client.toml" && r.Chain != CometBFT && r.ChainID != ""
 		if len(ov) == 0 && !setChainID {
@@ -484,8 +501,13 @@ func (r *runner) applyOverrides() error {
 			return err
 		}
 		what := "merged overrides into"
-		if w.name == "client.toml" && len(r.overrides.forKey("clientToml")) == 0 {
+		switch {
+		case w.name == "client.toml" && len(r.overrides.forKey("clientToml")) == 0:
 			what = "set chain-id " + r.ChainID + " in"
+		case w.name == "config.toml" && trust != nil && len(r.overrides.forKey("configToml")) == 0:
+			what = "wrote the state sync trust root into"
+		case w.name == "config.toml" && trust != nil:
+			what = "merged overrides and the state sync trust root into"
 		}
 		notes = append(notes, what+" config/"+w.name)
 	}

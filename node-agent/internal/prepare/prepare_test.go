@@ -43,6 +43,9 @@ max_open_connections = 900
 laddr = "tcp://0.0.0.0:26656"
 %s
 pex = true
+
+[statesync]
+%s
 `
 
 // fakeP2PKeys are the peer keys of each dialect's config.toml (see peerKeys).
@@ -50,6 +53,14 @@ var fakeP2PKeys = map[string]string{
 	CometBFT: "persistent_peers = \"\"\nseeds = \"\"",
 	Cosmos:   "persistent_peers = \"\"\nseeds = \"\"",
 	Sei:      "persistent-peers = \"\"\nbootstrap-peers = \"\"",
+}
+
+// fakeStateSync is each dialect's [statesync] table as its init writes it (cometbft v0.38.19
+// config/toml.go; sei-tendermint config/toml.go).
+var fakeStateSync = map[string]string{
+	CometBFT: "enable = false\nrpc_servers = \"\"\ntrust_height = 0\ntrust_hash = \"\"\ntrust_period = \"168h0m0s\"\ndiscovery_time = \"15s\"",
+	Cosmos:   "enable = false\nrpc_servers = \"\"\ntrust_height = 0\ntrust_hash = \"\"\ntrust_period = \"168h0m0s\"\ndiscovery_time = \"15s\"",
+	Sei:      "enable = false\nuse-p2p = false\nrpc-servers = \"\"\ntrust-height = 0\ntrust-hash = \"\"\ntrust-period = \"168h0m0s\"",
 }
 
 const fakeAppToml = `minimum-gas-prices = ""
@@ -128,7 +139,7 @@ func fakeChain(kind string, args []string) int {
 	if moniker == "" {
 		moniker = "host"
 	}
-	os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(fmt.Sprintf(fakeConfigToml, moniker, fakeP2PKeys[kind])), 0o644)
+	os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(fmt.Sprintf(fakeConfigToml, moniker, fakeP2PKeys[kind], fakeStateSync[kind])), 0o644)
 	if kind != CometBFT {
 		os.WriteFile(filepath.Join(cfg, "app.toml"), []byte(fakeAppToml), 0o644)
 		os.WriteFile(filepath.Join(cfg, "client.toml"), []byte(fakeClientToml), 0o644)
