@@ -34,13 +34,6 @@ export function readStackFile(
     return flat;
 }
 
-/** The keys the stack file holds encrypted. */
-export function secureKeys(path: string): string[] {
-    return Object.entries(readConfig(path))
-        .filter(([, value]) => isSecure(value))
-        .map(([key]) => key);
-}
-
 function readConfig(path: string): Record<string, unknown> {
     const doc = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
     return doc?.config ?? {};

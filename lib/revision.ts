@@ -51,18 +51,10 @@ export function podShapingInputs(
         nodeAgent: adapterFor(chain).nodeHome ? NODE_AGENT_IMAGE : undefined,
         validator: group.validator,
         placement: group.placement,
-        // Node keys are derived from the seed: a new seed gives every node a new identity, so its
-        // pods must restart. A fingerprint, never the seed, goes into the hash.
-        nodeKeys: nodeKeySeed === undefined ? undefined : seedFingerprint(nodeKeySeed),
+        // Whether pods get fleet node keys (a key flag and a Secret volume): not which seed, so
+        // a revision is computed alike by `npm run plan`, which cannot decrypt it.
+        nodeKeys: nodeKeySeed === undefined ? undefined : true,
     };
-}
-
-/** A one-way fingerprint of the stack's nodeKeySeed. */
-function seedFingerprint(seed: string): string {
-    return createHash("sha256")
-        .update(`chainfleet/seed-fingerprint/${seed}`)
-        .digest("hex")
-        .slice(0, 16);
 }
 
 export function revisionOf(

@@ -12,7 +12,7 @@ import { Command } from "commander";
 import { ClusterReader, readIncumbents } from "../kube/incumbent";
 import { planPreprod } from "../lib/preprod";
 import { describeStackPlan, renderPlanText } from "../lib/readablePlan";
-import { CliError, clusterAccess, commanderExit, loadStack, stackSecrets } from "./stack";
+import { CliError, clusterAccess, commanderExit, loadStack } from "./stack";
 
 interface Options {
     stack?: string;
@@ -35,8 +35,7 @@ export interface Io {
 }
 
 async function run(opts: Options, io: Io): Promise<number> {
-    const secrets = stackSecrets(opts, io.cwd, io.env, (text) => io.err(`plan: ${text}\n`));
-    const { name, config, flat } = loadStack(opts, io.cwd, secrets);
+    const { name, config, flat } = loadStack(opts, io.cwd);
 
     let incumbents;
     if (!opts.offline) {

@@ -3,11 +3,10 @@
  * file from `-s <stack>` or `--stack-file <path>`, loading it, and reaching its cluster as
  * index.ts does. Each failure is a `CliError`: one message, and the exit code to end with.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { ConfigError, StackConfig, loadStackConfig } from "../config";
-import { readStackFile, secureKeys } from "../config/stackFile";
+import { readStackFile } from "../config/stackFile";
 
 /** A failure the command explains in one message: exit `code`, no stack trace. */
 export class CliError extends Error {
@@ -39,50 +38,10 @@ export function stackFileOf(opts: StackOptions, cwd: string): { shown: string; f
 }
 
 /**
- * The stack's decrypted secrets, from `pulumi config --show-secrets` (where the stack's backend
- * and passphrase are at hand, as in a deploy job). Node keys derive from nodeKeySeed and its
- * fingerprint is part of each revision, so without it the revisions a plan shows would not be
- * pulumi up's: `warn` says so.
+ * Loads the stack that `-s` or `--stack-file` names, relative to `cwd`. Secrets are encrypted in
+ * the file: they get stand-ins (config/stackFile.ts), which no revision depends on.
  */
-export function stackSecrets(
-    opts: StackOptions,
-    cwd: string,
-    env: Record<string, string | undefined>,
-    warn: (text: string) => void,
-): Record<string, string> {
-    const { file } = stackFileOf(opts, cwd);
-    const keys = existsSync(file) ? secureKeys(file) : [];
-    if (keys.length === 0) {
-        return {};
-    }
-    const got = opts.stack
-        ? spawnSync("pulumi", ["config", "--show-secrets", "--json", "--stack", opts.stack], {
-              cwd,
-              env: { ...process.env, ...env },
-              encoding: "utf8",
-          })
-        : undefined;
-    if (got?.status === 0) {
-        const parsed = JSON.parse(got.stdout) as Record<string, { value?: string }>;
-        return Object.fromEntries(keys.map((k) => [k, parsed[k]?.value ?? ""]));
-    }
-    const why = got ? got.stderr.trim() || `pulumi exited ${got.status}` : "no stack name";
-    warn(
-        `cannot decrypt ${keys.join(", ")} (${why}): revisions of groups with node keys are ` +
-            "computed with a stand-in seed and will differ from pulumi up's",
-    );
-    return {};
-}
-
-/**
- * Loads the stack that `-s` or `--stack-file` names, relative to `cwd`; `secrets` are its
- * decrypted values by full key (stackSecrets), stand-ins otherwise (config/stackFile.ts).
- */
-export function loadStack(
-    opts: StackOptions,
-    cwd: string,
-    secrets: Record<string, string> = {},
-): LoadedStack {
+export function loadStack(opts: StackOptions, cwd: string): LoadedStack {
     if ((opts.stack === undefined) === (opts.stackFile === undefined)) {
         throw new CliError(
             "give the stack: -s <stack> (reads Pulumi.<stack>.yaml) or --stack-file <path>",
@@ -99,7 +58,7 @@ export function loadStack(
     }
     let flat: Record<string, string>;
     try {
-        flat = readStackFile(file, secrets);
+        flat = readStackFile(file);
     } catch (err) {
         throw new CliError(`${shown}: not a readable stack file: ${(err as Error).message}`, 1);
     }

@@ -166,4 +166,78 @@ describe("e2e: a real network (generated genesis, in-fleet peers, BlueGreen thro
         assert.equal(still.metadata?.uid, pod.metadata?.uid, "the validator kept running");
         assert.equal(still.spec?.containers[0].image, COMETBFT_V1);
     });
+
+    it("a Rolling update of the signing group never runs two signers, and the chain goes on", async function () {
+        // The validator's pods, polled while the update runs: a signer is a pod whose node
+        // container is running. The StatefulSet creates validator-0 again only once the old one
+        // is gone; this is the evidence that no window has two.
+        const signers: string[][] = [];
+        let polling = true;
+        const poll = (async () => {
+            while (polling) {
+                const pods = await kube().core.listNamespacedPod({
+                    namespace,
+                    labelSelector: `${LABEL.group}=validator`,
+                });
+                signers.push(
+                    pods.items
+                        .filter((p) =>
+                            p.status?.containerStatuses?.some(
+                                (c) => c.name === "node" && c.state?.running,
+                            ),
+                        )
+                        .map((p) => p.metadata!.uid!),
+                );
+                await new Promise((r) => setTimeout(r, 200));
+            }
+        })();
+        const before = await kube().core.readNamespacedPod({ namespace, name: "validator-0" });
+        const firstAfterRoll = new Map<string, number>();
+        try {
+            await step("up: the validator rolls to v2", async () => {
+                stack!.writeConfig({
+                    ...config(COMETBFT_V2),
+                    groups: {
+                        ...config(COMETBFT_V2).groups,
+                        validator: {
+                            ...cometGroup(COMETBFT_V2, 1, { strategy: "Rolling" }),
+                            validator: {},
+                        },
+                    },
+                });
+                await stack!.up();
+            });
+            await step("the new validator signs blocks again, and the rpc nodes follow", () =>
+                waitUntil(
+                    "the network to be in sync after the roll",
+                    () => networkInSync(firstAfterRoll),
+                    {
+                        timeoutMs: 180_000,
+                        intervalMs: 2000,
+                    },
+                ),
+            );
+        } finally {
+            polling = false;
+            await poll;
+        }
+        const after = await kube().core.readNamespacedPod({ namespace, name: "validator-0" });
+        assert.notEqual(
+            after.metadata?.uid,
+            before.metadata?.uid,
+            "the validator pod was replaced",
+        );
+        assert.equal(after.spec?.containers[0].image, COMETBFT_V2);
+        const most = Math.max(...signers.map((s) => s.length));
+        const uids = new Set(signers.flat());
+        console.log(
+            `      ${signers.length} polls, ${uids.size} signer pods seen, at most ${most} at once`,
+        );
+        assert.ok(uids.size >= 2, "the poll saw both the old and the new signer");
+        assert.equal(
+            most,
+            1,
+            `two signers at once: ${JSON.stringify(signers.filter((s) => s.length > 1))}`,
+        );
+    });
 });

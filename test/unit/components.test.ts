@@ -5,7 +5,7 @@
 import * as assert from "node:assert/strict";
 import { Recorded, Recorder, settled, useRecordingMocks } from "./support/mocks";
 import type { StackConfig } from "../../config";
-import { loadStackConfig, parseStackConfig } from "../../config";
+import { loadStackConfig, parseStackConfig, rawStackConfig } from "../../config";
 import { readStackFile } from "../../config/stackFile";
 
 /** Installed by the suite below (see support/mocks.ts). */
@@ -200,7 +200,8 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
     });
 
     it("monitorImageBuild: the bootstrap test's monitor is built with Docker and used by its pushed digest", async () => {
-        const dev = loadStackConfig(readStackFile("Pulumi.dev.yaml"));
+        // The raw dev stack (not the parsed one: its groups carry resolved keys).
+        const dev = rawStackConfig(readStackFile("Pulumi.dev.yaml"));
         const resources = await declare(
             parseStackConfig({
                 ...dev,

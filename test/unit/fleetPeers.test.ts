@@ -180,7 +180,7 @@ describe("fleet peers and keys", () => {
         assert.ok(prepareOf(rpc).args.includes("--node-key"), "it keeps its stable node key");
     });
 
-    it("without nodeKeySeed: no Secrets, no key flags; a seed (and a new one) is a new revision", () => {
+    it("without nodeKeySeed: no Secrets, no key flags; a seed is a new revision, not which seed", () => {
         const config = parseStackConfig({
             network: "dev",
             chain: "cometbft",
