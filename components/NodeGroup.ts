@@ -27,6 +27,7 @@ export class NodeGroup extends pulumi.ComponentResource {
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
     public readonly volumes: k8s.core.v1.PersistentVolumeClaim[];
     public readonly peerService: k8s.core.v1.Service;
+    public readonly p2pServices: k8s.core.v1.Service[];
     public readonly configMap: k8s.core.v1.ConfigMap;
     public readonly secrets: k8s.core.v1.Secret[];
     public readonly podDisruptionBudget: k8s.policy.v1.PodDisruptionBudget;
@@ -62,10 +63,14 @@ export class NodeGroup extends pulumi.ComponentResource {
                 }),
         );
         this.peerService = new k8s.core.v1.Service(`${name}-peers`, m.peerService, child);
+        this.p2pServices = m.p2pServices.map(
+            (svc, ordinal) => new k8s.core.v1.Service(`${name}-p2p-${ordinal}`, svc, child),
+        );
         const ownObjects: pulumi.Resource[] = [
             this.configMap,
             ...this.secrets,
             this.peerService,
+            ...this.p2pServices,
             ...this.volumes,
         ];
         this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSet, {

@@ -1,6 +1,7 @@
 /**
- * In-fleet peers: every node the fleet declares, as `<node id>@<pod>.<peer service>.<ns>.svc:<p2p>`,
- * known at plan time because node keys are derived from the stack's nodeKeySeed (lib/nodeKeys.ts).
+ * In-fleet peers: every node the fleet declares, as `<node id>@<set>-p2p-<ordinal>.<ns>.svc:<p2p>`
+ * (the pod's own ClusterIP Service, lib/manifests.ts: stable when the pod is recreated), known at
+ * plan time because node keys are derived from the stack's nodeKeySeed (lib/nodeKeys.ts).
  * Each node gets the whole list as persistent peers (the agent drops the node itself), so a new
  * node finds the validators and every other node without seeds or PEX: CometBFT's address book
  * refuses private pod IPs in strict mode (config.toml `addr_book_strict`), so PEX alone would not
@@ -25,7 +26,7 @@ export function setPeerAddresses(set: NodeSetPlan): string[] {
     const port = portFor(input.adapter, "p2p").containerPort;
     return Array.from({ length: input.config.replicas }, (_, ordinal) => {
         const id = nodeId(podNodeKey(keys.seed, input.network, names.statefulSet, ordinal));
-        return `${id}@${names.pod(ordinal)}.${names.peerService}.${input.namespace}.svc:${port}`;
+        return `${id}@${names.p2pService(ordinal)}.${input.namespace}.svc:${port}`;
     });
 }
 

@@ -33,6 +33,8 @@ const CONFIG_VOLUME = "config";
 export const DEFAULT_REQUESTS = { cpu: "500m", memory: "1Gi" } as const;
 /** Nodes flush their databases on SIGTERM; killing them early risks a corrupt store. */
 export const TERMINATION_GRACE_SECONDS = 300;
+/** The label the StatefulSet controller puts on each pod with its name. */
+const POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name";
 
 type Obj = Record<string, unknown>;
 
@@ -75,6 +77,8 @@ export interface NodeGroupManifests {
     /** The set's node keys, and a derived validator key (dev/test): Pulumi secrets. */
     secrets: Obj[];
     peerService: Obj;
+    /** In-fleet peering: one ClusterIP Service per pod, the address its peers dial. */
+    p2pServices: Obj[];
     pvcs: Obj[];
     statefulSet: Obj;
     podDisruptionBudget: Obj;
@@ -360,6 +364,26 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
         },
     };
 
+    // A pod's stable address for its peers: CometBFT resolves a persistent peer's name once, at
+    // start, and redials that IP (p2p/netaddress.go NewNetAddressString); a pod's own IP changes
+    // when it is recreated, a Service's ClusterIP does not (cosmos-operator does the same).
+    const p2pServices = input.nodeKeys?.inFleet
+        ? Array.from({ length: input.config.replicas }, (_, ordinal) => ({
+              metadata: metadata(names.p2pService(ordinal), input, skipAwait),
+              spec: {
+                  type: "ClusterIP",
+                  // A syncing node is not Ready, and its peers must reach it all the same.
+                  publishNotReadyAddresses: true,
+                  selector: { [POD_NAME_LABEL]: names.pod(ordinal) },
+                  ports: p2p.map((p) => ({
+                      name: p.name,
+                      port: p.containerPort,
+                      targetPort: p.name,
+                  })),
+              },
+          }))
+        : [];
+
     const pvcs = Array.from({ length: input.config.replicas }, (_, ordinal) => ({
         metadata: metadata(names.pvc(ordinal), input, skipAwait),
         spec: claimSpec(input.config),
@@ -404,6 +428,7 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
         configMap,
         secrets,
         peerService,
+        p2pServices,
         pvcs,
         statefulSet,
         podDisruptionBudget,

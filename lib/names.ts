@@ -27,6 +27,11 @@ export interface GroupNames {
     pvc(ordinal: number): string;
     /** Hard-fork bootstrap Job of `ordinal`. */
     bootstrapJob(ordinal: number): string;
+    /**
+     * The per-pod p2p Service of `ordinal` (in-fleet peers): a stable ClusterIP for the pod, since
+     * CometBFT resolves a peer's name once and keeps the IP (a restarted pod gets a new one).
+     */
+    p2pService(ordinal: number): string;
 }
 
 /** The Secret of a signing group's validator key when chainfleet derives it (dev/test networks). */
@@ -57,6 +62,7 @@ export function setObjectNames(statefulSet: string): Omit<GroupNames, "stableSer
         pod: (ordinal) => `${statefulSet}-${ordinal}`,
         pvc: (ordinal) => `${DATA_VOLUME}-${statefulSet}-${ordinal}`,
         bootstrapJob: (ordinal) => `${statefulSet}-bootstrap-${ordinal}`,
+        p2pService: (ordinal) => `${statefulSet}-p2p-${ordinal}`,
     };
 }
 
@@ -81,6 +87,7 @@ export function nameLimits(group: string, replicas: number): NameLimit[] {
         { what: "stable Service", name: names.stableService, max: 63 },
         { what: "pod", name: names.pod(lastOrdinal), max: 63 },
         { what: "bootstrap Job", name: names.bootstrapJob(lastOrdinal), max: 63 },
+        { what: "p2p Service", name: names.p2pService(lastOrdinal), max: 63 },
         { what: "ConfigMap", name: names.configMap, max: 253 },
         { what: "PersistentVolumeClaim", name: names.pvc(lastOrdinal), max: 253 },
     ];

@@ -74,14 +74,35 @@ describe("fleet peers and keys", () => {
         const plans = plansOf(devStack());
         const rpcSet = byGroup(plans, "rpc").nodeSet.statefulSetName;
         const expected = [
-            `${nodeId(podNodeKey(SEED, "dev", "validator", 0))}@validator-0.validator-peers.chainfleet-dev.svc:26656`,
-            `${nodeId(podNodeKey(SEED, "dev", rpcSet, 0))}@${rpcSet}-0.${rpcSet}-peers.chainfleet-dev.svc:26656`,
-            `${nodeId(podNodeKey(SEED, "dev", rpcSet, 1))}@${rpcSet}-1.${rpcSet}-peers.chainfleet-dev.svc:26656`,
+            `${nodeId(podNodeKey(SEED, "dev", "validator", 0))}@validator-p2p-0.chainfleet-dev.svc:26656`,
+            `${nodeId(podNodeKey(SEED, "dev", rpcSet, 0))}@${rpcSet}-p2p-0.chainfleet-dev.svc:26656`,
+            `${nodeId(podNodeKey(SEED, "dev", rpcSet, 1))}@${rpcSet}-p2p-1.chainfleet-dev.svc:26656`,
         ];
         assert.match(rpcSet, /^rpc-[0-9a-f]{8}$/, "a BlueGreen set carries its revision");
         for (const group of ["validator", "rpc"]) {
             assert.deepEqual(persistentPeers(byGroup(plans, group)), expected, group);
         }
+    });
+
+    it("gives each pod a ClusterIP Service of its own, the address its peers dial", () => {
+        const rpc = byGroup(plansOf(devStack()), "rpc");
+        const set = rpc.nodeSet.statefulSetName;
+        const services = manifestsOf(rpc).p2pServices as Obj[];
+        assert.deepEqual(
+            services.map((s) => [s.metadata.name, s.spec.selector, s.spec.ports]),
+            [0, 1].map((i) => [
+                `${set}-p2p-${i}`,
+                { "statefulset.kubernetes.io/pod-name": `${set}-${i}` },
+                [{ name: "p2p", port: 26656, targetPort: "p2p" }],
+            ]),
+        );
+        for (const svc of services) {
+            assert.equal(svc.spec.type, "ClusterIP", "a stable IP, unlike the pod's");
+            assert.equal(svc.spec.publishNotReadyAddresses, true, "a syncing node is reachable");
+            assert.equal(svc.metadata.annotations["pulumi.com/skipAwait"], "true");
+        }
+        const off = byGroup(plansOf(devStack({}, { peers: { inFleet: false } })), "rpc");
+        assert.deepEqual(manifestsOf(off).p2pServices, [], "none without in-fleet peering");
     });
 
     it("puts each pod's node key in its set's Secret and has prepare pick it by pod index", () => {
