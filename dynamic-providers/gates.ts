@@ -131,6 +131,11 @@ export interface PodView {
     /** Why a container is not running (CrashLoopBackOff, ErrImagePull, ...), if one says. */
     waitingReason?: string;
     restarts: number;
+    /**
+     * An init container that failed and holds the pod before its node starts: its exit code,
+     * restarts and message (e.g. the agent's `prepare`: a genesis checksum mismatch, exit 3).
+     */
+    initFailure?: string;
 }
 
 function describePod(p: PodView): string {
@@ -141,13 +146,43 @@ function describePod(p: PodView): string {
     if (p.restarts > 0) {
         bits.push(`${p.restarts} restarts`);
     }
+    if (p.initFailure) {
+        bits.push(p.initFailure);
+    }
     return `${p.name}: ${bits.join(", ")}`;
+}
+
+/** The longest init container message a report quotes (the kubelet keeps 2 KiB of the log). */
+const INIT_MESSAGE_MAX = 600;
+
+/**
+ * The first init container that has not succeeded and last exited non-zero: `init container
+ * <name> exited <code> (<n> restarts): <last line of its message>`. The message is there when the
+ * container's terminationMessagePolicy is FallbackToLogsOnError (the agent's prepare has it).
+ */
+export function initFailure(pod: V1Pod): string | undefined {
+    for (const s of pod.status?.initContainerStatuses ?? []) {
+        if (s.state?.terminated?.exitCode === 0) {
+            continue;
+        }
+        const exit = s.state?.terminated ?? s.lastState?.terminated;
+        if (exit === undefined || exit.exitCode === 0) {
+            return undefined;
+        }
+        const restarts = s.restartCount > 0 ? ` (${s.restartCount} restarts)` : "";
+        const line = (exit.message ?? "").trim().split("\n").pop() ?? "";
+        const message =
+            line.length > INIT_MESSAGE_MAX ? `${line.slice(0, INIT_MESSAGE_MAX)}...` : line;
+        return `init container ${s.name} exited ${exit.exitCode}${restarts}${message ? `: ${message}` : ""}`;
+    }
+    return undefined;
 }
 
 /** What `running` mode (and the switch) look at in a Pod. */
 export function podView(pod: V1Pod): PodView {
     const statuses = pod.status?.containerStatuses ?? [];
     const waiting = statuses.find((s) => s.state?.waiting?.reason)?.state?.waiting?.reason;
+    const failure = initFailure(pod);
     return {
         name: pod.metadata?.name ?? "?",
         phase: pod.status?.phase ?? "Pending",
@@ -156,6 +191,7 @@ export function podView(pod: V1Pod): PodView {
         terminating: Boolean(pod.metadata?.deletionTimestamp),
         waitingReason: waiting,
         restarts: statuses.reduce((n, s) => n + (s.restartCount ?? 0), 0),
+        ...(failure ? { initFailure: failure } : {}),
     };
 }
 

@@ -18,6 +18,7 @@ import {
     referenceHeight,
     referenceRate,
     formatRate,
+    initFailure,
 } from "./gates";
 import { KubeClients, kubeClients } from "../kube/kube";
 import { selectorString } from "./switchPlan";
@@ -134,6 +135,20 @@ function syncObservations(
     });
 }
 
+/**
+ * An entrant whose RPC did not answer because an init container failed (say the agent's prepare,
+ * on a wrong genesis checksum): the failure is the reason, not the refused connection.
+ */
+function noteInitFailures(nodes: NodeObservation[], pods: WatchedList<V1Pod>): void {
+    const failures = new Map(pods.values().map((p) => [p.metadata?.name, initFailure(p)]));
+    for (const n of nodes) {
+        const failure = failures.get(n.name);
+        if (n.error !== undefined && failure !== undefined) {
+            n.error = failure;
+        }
+    }
+}
+
 export async function runHeightGate(inputs: HeightGateInputs): Promise<HeightGateResult> {
     const deadline = new Deadline(inputs.deadlineSeconds);
     const where = `${inputs.namespace}/${selectorString(inputs.entrantSelector)}`;
@@ -205,6 +220,7 @@ export async function runHeightGate(inputs: HeightGateInputs): Promise<HeightGat
                         sampler.sample(n, (p) => directUrl(n.name, p), false),
                     ),
                 ]);
+                noteInitFailures(entrantNodes, entrants);
                 verdict = evaluate(inputs, entrantNodes, sources, hasReference);
             }
             if (verdict.pass) {

@@ -224,6 +224,10 @@ export function nodeHomeParts(input: NodeHomeInput): NodeHomeParts | undefined {
         command: [AGENT_BINARY],
         args: prepareArgs(adapter, home, config, input.configDir, keys),
         env: [...input.env],
+        // The agent's last line says why it failed (e.g. a genesis checksum mismatch, exit 3):
+        // the kubelet copies it into the pod's status, where the gate's and switch's reports
+        // and `kubectl describe pod` show it without reading logs.
+        terminationMessagePolicy: "FallbackToLogsOnError",
         securityContext: restrictedContainerSecurityContext(),
         volumeMounts: [
             { name: input.dataVolume, mountPath: adapter.homeDir },

@@ -9,6 +9,10 @@
  * - the snapshot restore init container restores a good archive and stops the pod, saying why,
  *   on a corrupt or a truncated one;
  * - the upgrade-info init container writes data/upgrade-info.json, and keeps one that exists;
+ * - a genesis from a URL (the agent's `prepare`): the right sha256, of genesis.json or of the
+ *   .gz as served, starts a fleet planned by planFleet; a wrong one keeps the pod in `prepare`,
+ *   says both sums and writes nothing, and a BlueGreen entrant with it leaves the incumbent
+ *   serving;
  * - a node under the halt wrapper (chains/halt.ts) that is stopped is a failed Job, not a halt.
  *
  * Homes are prepared by chainfleet's own init containers (agent-install, then the agent's
@@ -18,19 +22,26 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
+import { gzipSync } from "node:zlib";
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { UPGRADE_INFO_PATH, adapterFor, upgradeInfoJson } from "../../chains";
 import { exitZeroOnHalt } from "../../chains/halt";
 import { SEI_HALT_EXIT_CODES } from "../../chains/sei";
 import { HeightGateInputs, HeightGateOutputs, heightGateProvider } from "../../dynamic-providers";
 import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
+import { DEFAULT_GENESIS_TIME, DEFAULT_VALIDATOR_POWER } from "../../config/network";
+import { planFleet } from "../../lib/fleetPeers";
+import { generatedGenesisJson } from "../../lib/genesis";
 import type { GroupSpec } from "../../lib/groupSpec";
 import { NodeGroupInput, buildNodeGroup } from "../../lib/manifests";
+import { groupValidatorKey } from "../../lib/nodeKeys";
+import type { Incumbent } from "../../lib/plan";
+import type { GroupPlan, GroupPlanArgs } from "../../lib/planGroup";
 import { SNAPSHOT_MARKER } from "../../lib/snapshot";
 import {
     clients,
@@ -110,17 +121,20 @@ function groupInput(namespace: string, group: string, config: GroupSpec): NodeGr
 }
 
 /**
- * Creates a group's ConfigMap, peer Service and StatefulSet, placed on the real node. A
+ * Creates a set's ConfigMap, key Secrets, peer Service and StatefulSet, placed on the real node. A
  * `validator` gets the seed's key (VALIDATOR_KEY); `main: "<sh script>"` replaces the node by
  * that script and a sleep (for init container tests: the script shows what they left).
  */
 async function createGroup(
     input: NodeGroupInput,
     opts: { role?: "validator" | "full"; main?: "node" | string } = {},
-): Promise<{ pod: string; peerService: string; selector: Record<string, string> }> {
+): Promise<{ pod: string; pvc: string; peerService: string; selector: Record<string, string> }> {
     const m = buildNodeGroup(input);
     const ns = input.namespace;
     await clients().core.createNamespacedConfigMap({ namespace: ns, body: m.configMap });
+    for (const secret of m.secrets) {
+        await clients().core.createNamespacedSecret({ namespace: ns, body: secret });
+    }
     await clients().core.createNamespacedService({ namespace: ns, body: m.peerService });
     const sts = structuredClone(m.statefulSet) as { spec: { template: { spec: Obj } } };
     const pod = sts.spec.template.spec as { containers: Obj[]; volumes: Obj[] };
@@ -144,7 +158,8 @@ async function createGroup(
         body: sts as unknown as V1StatefulSet,
     });
     return {
-        pod: `${m.names.statefulSet}-0`,
+        pod: m.names.pod(0),
+        pvc: m.names.pvc(0),
         peerService: m.names.peerService,
         selector: m.selector,
     };
@@ -215,10 +230,7 @@ describe("api: real pods on the real node", function () {
                 selector: validatorSelector,
             } = await createGroup(groupInput(ns, "val", groupSpec()), { role: "validator" }));
             await waitForPod(ns, validatorPod, "Ready", isReady, 180_000);
-            const kc = clients().config;
-            const server = kc.getCurrentCluster()?.server ?? "";
-            const url = podProxyUrl(server, ns, validatorPod, 26657, "/status");
-            const status = await fetchJson(url, { kubeConfig: kc, timeoutMs: 10_000 });
+            const status = await rpcStatus(ns, validatorPod);
             assert.ok(heightOf(status) > 0, JSON.stringify(status));
         });
 
@@ -392,6 +404,255 @@ describe("api: real pods on the real node", function () {
         }
     });
 
+    describe("a genesis from a URL, checked against its sha256 (the agent's prepare)", () => {
+        const network = "realpods";
+        const chainId = "realpods-gen";
+        // The stack's secret nodeKeySeed: node and validator keys derived from it (lib/nodeKeys.ts).
+        const seed = randomBytes(32).toString("hex");
+        // A new network's genesis naming the signing group's derived key (what genesis.generate
+        // writes), served by URL as an existing network's would be: as is, and gzipped.
+        const genesis = Buffer.from(
+            generatedGenesisJson(
+                chainId,
+                { time: DEFAULT_GENESIS_TIME, power: DEFAULT_VALIDATOR_POWER },
+                [{ name: "gen-val", key: groupValidatorKey(seed, network, "gen-val") }],
+            ),
+        );
+        const gz = gzipSync(genesis);
+        const served: Record<string, Buffer> = { "/genesis.json": genesis, "/genesis.json.gz": gz };
+        let server: http.Server | undefined;
+        let base = "";
+        let fleet: GroupPlan[] = [];
+        const pods: Record<string, Awaited<ReturnType<typeof createGroup>>> = {};
+
+        const withGenesis = (file: string, sha: string) =>
+            groupSpec({ chainId, genesis: { url: `${base}/${file}`, sha256: sha } });
+        /**
+         * The fleet as components/Fleet.ts plans it (planFleet: node keys, in-fleet peers): a
+         * signing group, and a BlueGreen full node that syncs from it, its genesis the .gz with `rpcSha`.
+         */
+        const fleetArgs = (rpcSha: string, incumbent?: Incumbent): GroupPlanArgs[] =>
+            [
+                {
+                    group: "gen-val",
+                    config: { ...withGenesis("genesis.json", sha256(genesis)), validator: {} },
+                },
+                {
+                    group: "gen-rpc",
+                    config: {
+                        ...withGenesis("genesis.json.gz", rpcSha),
+                        update: { ...groupSpec().update, strategy: "BlueGreen" as const },
+                    },
+                    incumbent,
+                },
+            ].map((g) => ({
+                ...g,
+                name: `realpods-${g.group}`,
+                network,
+                namespace: ns,
+                chain: "cometbft" as const,
+                snapshotImage: BUSYBOX_IMAGE,
+                nodeKeySeed: seed,
+            }));
+
+        // Groups that must never get past prepare: `expected` is the sha256 their config gives.
+        const wrong = [
+            {
+                name: "a wrong sha256",
+                group: "gen-bad",
+                file: "genesis.json",
+                expected: sha256(Buffer.from("another network's genesis")),
+            },
+            {
+                name: "the unzipped file's sha256 for a .gz URL",
+                group: "gen-bad-gz",
+                file: "genesis.json.gz",
+                expected: sha256(genesis),
+            },
+        ];
+
+        before(async () => {
+            server = http.createServer((req, res) => {
+                const body = served[req.url ?? ""];
+                if (body === undefined) {
+                    res.writeHead(404).end();
+                } else {
+                    res.writeHead(200, { "content-length": body.length }).end(body);
+                }
+            });
+            await new Promise<void>((r) => server!.listen(0, HOST_ADDRESS, r));
+            base = `http://${HOST_ADDRESS}:${(server!.address() as { port: number }).port}`;
+            // Everything starts at once: the fleet, and the groups that must stay in prepare.
+            fleet = planFleet(fleetArgs(sha256(gz)));
+            for (const plan of fleet) {
+                pods[plan.nodeSet.input.group] = await createGroup(plan.nodeSet.input);
+                await clients().core.createNamespacedService({
+                    namespace: ns,
+                    body: plan.stableService.manifest,
+                });
+            }
+            for (const c of wrong) {
+                pods[c.group] = await createGroup(
+                    groupInput(ns, c.group, withGenesis(c.file, c.expected)),
+                );
+            }
+        });
+
+        after(() => server?.close());
+
+        const right = [
+            {
+                name: "genesis.json with its sha256: the validator",
+                group: "gen-val",
+                file: "genesis.json",
+                gunzipped: "",
+            },
+            {
+                name: "genesis.json.gz with the sha256 of the gz bytes: a full node syncing from it",
+                group: "gen-rpc",
+                file: "genesis.json.gz",
+                gunzipped: ", gunzipped",
+            },
+        ];
+        for (const c of right) {
+            it(`${c.name} starts and gets Ready`, async () => {
+                const { pod } = pods[c.group];
+                await waitForPod(ns, pod, "Ready", isReady, 180_000);
+                const body = served[`/${c.file}`];
+                const log = await logsUntil(ns, pod, "prepare", /genesis:/);
+                const line = `downloaded ${base}/${c.file} (${body.length} bytes, sha256 verified ${sha256(body)}${c.gunzipped}, chain_id ${chainId})`;
+                assert.ok(log.includes(line), `no "${line}" in the prepare log:\n${log}`);
+            });
+        }
+
+        /**
+         * The pod is held in its prepare init container: it exited 3 (invalid input), the kubelet
+         * ran it again, the node never started; its log and its status name both sums; and the
+         * volume, seen from another pod, is as empty as prepare found it (no config/, no init).
+         */
+        async function stuckInPrepare(
+            set: { pod: string; pvc: string },
+            file: string,
+            expected: string,
+        ): Promise<void> {
+            const { pod, pvc } = set;
+            const prepare = (p: V1Pod) =>
+                p.status?.initContainerStatuses?.find((s) => s.name === "prepare");
+            const failed = await waitForPod(
+                ns,
+                pod,
+                "with prepare failed and restarted",
+                (p) =>
+                    (prepare(p)?.restartCount ?? 0) >= 1 && terminated(p, "prepare") !== undefined,
+                120_000,
+            );
+            const report = await podReport(ns, pod);
+            assert.equal(prepare(failed)?.lastState?.terminated?.exitCode, 3, report);
+            assert.equal(failed.status?.phase, "Pending", report);
+            const node = failed.status?.containerStatuses?.find((c) => c.name === "node");
+            assert.ok(!node?.state?.running && !node?.lastState?.terminated, report);
+            const body = served[`/${file}`];
+            const message =
+                `genesis checksum mismatch for ${base}/${file}: expected sha256 ${expected}, ` +
+                `got ${sha256(body)} (${body.length} bytes as served); nothing was written`;
+            const log = await logsUntil(ns, pod, "prepare", /checksum mismatch/, true);
+            assert.ok(log.includes(message), `no "${message}" in the prepare log:\n${log}`);
+            // And in the pod's status (FallbackToLogsOnError), where the gate reads it.
+            const status = prepare(failed)?.lastState?.terminated?.message ?? "";
+            assert.ok(status.includes(message), `no "${message}" in the status:\n${report}`);
+            assert.deepEqual(await volumeFiles(ns, pvc), [], report);
+        }
+
+        for (const c of wrong) {
+            it(`${c.name}: the pod stays in prepare, its log names both sums, nothing is written`, async () => {
+                await stuckInPrepare(pods[c.group], c.file, c.expected);
+            });
+        }
+
+        it("a BlueGreen entrant with a wrong sha256 is stuck in prepare; the incumbent keeps serving", async () => {
+            const incumbentPlan = fleet.find((p) => p.nodeSet.input.group === "gen-rpc")!;
+            const incumbent = pods["gen-rpc"].pod;
+            const ready = (p: V1Pod) => p.status?.conditions?.find((c) => c.type === "Ready");
+            const before = await waitForPod(ns, incumbent, "Ready", isReady, 180_000);
+            const heightBefore = heightOf(await rpcStatus(ns, incumbent));
+            // The next `pulumi up`, with a wrong sha256: planned as BlueGreen, beside the incumbent.
+            const wrongSha = sha256(Buffer.from("a typo in the stack config"));
+            const entrantPlan = planFleet(
+                fleetArgs(wrongSha, {
+                    set: incumbentPlan.nodeSet.statefulSetName,
+                    revision: incumbentPlan.revision,
+                    image: COMETBFT_IMAGE,
+                    replicas: 1,
+                }),
+            ).find((p) => p.nodeSet.input.group === "gen-rpc")!;
+            assert.equal(entrantPlan.upgrade.kind, "blueGreen");
+            assert.notEqual(
+                entrantPlan.nodeSet.statefulSetName,
+                incumbentPlan.nodeSet.statefulSetName,
+            );
+            const entrant = await createGroup(entrantPlan.nodeSet.input);
+            await stuckInPrepare(entrant, "genesis.json.gz", wrongSha);
+            // The gate the plan declares (caughtUp on the entrant against the incumbent, through
+            // the pod proxy) does not pass it, says why from the pod's status, and changes nothing.
+            const gate = entrantPlan.gate!;
+            const raw = {
+                ...kubeAccess(),
+                namespace: ns,
+                chain: gate.chain,
+                mode: gate.mode,
+                entrantSelector: gate.entrantSelector,
+                incumbentSelector: gate.incumbentSelector,
+                replicas: gate.replicas,
+                rpcMode: gate.rpcMode,
+                rpcPort: gate.rpcPort,
+                deadlineSeconds: 3,
+                tolerance: gate.tolerance,
+                minPeers: gate.minPeers,
+                pollIntervalMs: 1000,
+            };
+            const { inputs, failures } = await heightGateProvider.check!(
+                {} as HeightGateInputs,
+                raw as unknown as HeightGateInputs,
+            );
+            assert.deepEqual(failures, []);
+            await assert.rejects(
+                heightGateProvider.create(inputs as HeightGateInputs),
+                (err: Error) => {
+                    assert.match(
+                        err.message,
+                        new RegExp(
+                            `${entrant.pod}: unreachable \\(init container prepare exited 3 \\(\\d+ restarts\\): ` +
+                                `chainfleet-agent prepare: genesis checksum mismatch for .*expected sha256 ${wrongSha}, got ${sha256(gz)}`,
+                        ),
+                    );
+                    assert.match(err.message, /Nothing was changed: incumbents keep serving/);
+                    return true;
+                },
+            );
+            // The incumbent: Ready all along (the condition never changed), not restarted,
+            // still following the chain, and the endpoint of the group's stable Service.
+            const now = await readPodOrThrow(ns, incumbent);
+            const report = await podReport(ns, incumbent);
+            assert.ok(isReady(now), report);
+            assert.equal(
+                String(ready(now)?.lastTransitionTime),
+                String(ready(before)?.lastTransitionTime),
+                report,
+            );
+            assert.equal(now.status?.containerStatuses?.[0]?.restartCount, 0, report);
+            assert.ok(heightOf(await rpcStatus(ns, incumbent)) > heightBefore, report);
+            const slices = await clients().discovery.listNamespacedEndpointSlice({
+                namespace: ns,
+                labelSelector: `kubernetes.io/service-name=gen-rpc`,
+            });
+            const endpoints = slices.items.flatMap((s) => s.endpoints ?? []);
+            assert.deepEqual(
+                endpoints.map((e) => [e.targetRef?.name, e.conditions?.ready]),
+                [[incumbent, true]],
+            );
+        });
+    });
+
     describe("the upgrade-info init container", () => {
         it("writes data/upgrade-info.json, and keeps the one a node already has", async () => {
             const input = {
@@ -540,4 +801,46 @@ async function logsUntil(
         throw new Error(`${(err as Error).message}\n${await podReport(namespace, pod)}`);
     }
     return text;
+}
+
+/** CometBFT's /status of a pod, through the API server's pod proxy (as the gate reads it). */
+async function rpcStatus(namespace: string, pod: string): Promise<unknown> {
+    const kc = clients().config;
+    const server = kc.getCurrentCluster()?.server ?? "";
+    const url = podProxyUrl(server, namespace, pod, 26657, "/status");
+    return fetchJson(url, { kubeConfig: kc, timeoutMs: 10_000 });
+}
+
+/** The files on a volume claim, listed by a pod of its own (lost+found left out). */
+async function volumeFiles(namespace: string, pvc: string): Promise<string[]> {
+    const name = `ls-${pvc}`;
+    await clients().core.createNamespacedPod({
+        namespace,
+        body: {
+            metadata: { name },
+            spec: onRealNode({
+                restartPolicy: "Never",
+                containers: [
+                    {
+                        name: "ls",
+                        image: BUSYBOX_IMAGE,
+                        command: [
+                            "/bin/sh",
+                            "-c",
+                            "find /volume -mindepth 1 | sort && echo LISTED",
+                        ],
+                        volumeMounts: [{ name: "volume", mountPath: "/volume", readOnly: true }],
+                    },
+                ],
+                volumes: [
+                    { name: "volume", persistentVolumeClaim: { claimName: pvc, readOnly: true } },
+                ],
+            }),
+        },
+    });
+    await waitForPod(namespace, name, "Succeeded", (p) => p.status?.phase === "Succeeded");
+    const log = await logsUntil(namespace, name, "ls", /LISTED/);
+    return log
+        .split("\n")
+        .filter((l) => l !== "" && l !== "LISTED" && !l.startsWith("/volume/lost+found"));
 }

@@ -79,6 +79,11 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
         assert.equal(prepare.image, IMAGES.cometbft, "the chain's own image runs its init");
         assert.deepEqual(prepare.command, [AGENT_BINARY]);
         assert.deepEqual(prepare.args, ["prepare", "--chain", "cometbft", "--home", "/cometbft"]);
+        assert.equal(
+            prepare.terminationMessagePolicy,
+            "FallbackToLogsOnError",
+            "the agent's error reaches the pod's status",
+        );
         assert.ok(
             prepare.env.some((e: Obj) => e.name === "CMTHOME" && e.value === "/cometbft"),
             "the node's env",

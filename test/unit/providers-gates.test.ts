@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import type { V1Pod } from "@kubernetes/client-node";
 import fc from "fast-check";
 import {
     CaughtUpRules,
@@ -10,6 +11,7 @@ import {
     evaluateCaughtUp,
     evaluateRunning,
     formatDuration,
+    initFailure,
     isAdvancing,
     podView,
     progressLine,
@@ -246,6 +248,20 @@ describe("#gates running", () => {
             reason: /1\/2 pods Ready; waiting for b: Running, CrashLoopBackOff, 4 restarts/,
         },
         {
+            name: "one held by a failed init container, which says why",
+            pods: [
+                pod("a", true),
+                pod("b", false, {
+                    phase: "Pending",
+                    waitingReason: "PodInitializing",
+                    initFailure: "init container prepare exited 3 (2 restarts): checksum mismatch",
+                }),
+            ],
+            expected: 2,
+            pass: false,
+            reason: /waiting for b: Pending, PodInitializing, init container prepare exited 3 \(2 restarts\): checksum mismatch$/,
+        },
+        {
             name: "terminating pods do not count",
             pods: [pod("a", true), pod("b", true, { terminating: true })],
             expected: 2,
@@ -294,6 +310,97 @@ describe("#gates running", () => {
             waitingReason: "ErrImagePull",
             restarts: 2,
         });
+    });
+});
+
+describe("#gates init containers that hold a pod (initFailure)", () => {
+    type Status = NonNullable<V1Pod["status"]>;
+    type Init = NonNullable<Status["initContainerStatuses"]>[number];
+    const init = (name: string, restartCount: number, rest: Partial<Init>): Init => ({
+        name,
+        image: "i",
+        imageID: "",
+        ready: false,
+        restartCount,
+        ...rest,
+    });
+    const done = init("agent-install", 0, { state: { terminated: { exitCode: 0 } } });
+    const mismatch =
+        "chainfleet-agent prepare: genesis checksum mismatch for http://h/genesis.json: expected sha256 aa, got bb";
+    const cases: [string, Init[], string | undefined][] = [
+        ["no init containers", [], undefined],
+        [
+            "all succeeded",
+            [done, init("prepare", 1, { state: { terminated: { exitCode: 0 } } })],
+            undefined,
+        ],
+        [
+            "the first run of one still going",
+            [done, init("prepare", 0, { state: { running: {} } })],
+            undefined,
+        ],
+        [
+            "failed, backing off: its exit, restarts and the message's last line",
+            [
+                done,
+                init("prepare", 2, {
+                    state: { waiting: { reason: "CrashLoopBackOff" } },
+                    lastState: {
+                        terminated: { exitCode: 3, message: `prepare: inputs: ok\n${mismatch}\n` },
+                    },
+                }),
+            ],
+            `init container prepare exited 3 (2 restarts): ${mismatch}`,
+        ],
+        [
+            "failed once, running again",
+            [
+                done,
+                init("prepare", 1, {
+                    state: { running: {} },
+                    lastState: { terminated: { exitCode: 1 } },
+                }),
+            ],
+            "init container prepare exited 1 (1 restarts)",
+        ],
+        [
+            "failed just now, not restarted yet",
+            [
+                init("snapshot-restore", 0, {
+                    state: { terminated: { exitCode: 2, message: "sha256 mismatch" } },
+                }),
+            ],
+            "init container snapshot-restore exited 2: sha256 mismatch",
+        ],
+        [
+            "a long message is cut",
+            [
+                init("prepare", 0, {
+                    state: { terminated: { exitCode: 3, message: "x".repeat(700) } },
+                }),
+            ],
+            `init container prepare exited 3: ${"x".repeat(600)}...`,
+        ],
+    ];
+    for (const [name, statuses, want] of cases) {
+        it(name, () => {
+            assert.equal(initFailure({ status: { initContainerStatuses: statuses } }), want);
+        });
+    }
+
+    it("podView carries it", () => {
+        const view = podView({
+            metadata: { name: "p" },
+            status: {
+                phase: "Pending",
+                initContainerStatuses: [
+                    init("prepare", 1, {
+                        lastState: { terminated: { exitCode: 3, message: "bad" } },
+                    }),
+                ],
+            },
+        });
+        assert.equal(view.initFailure, "init container prepare exited 3 (1 restarts): bad");
     });
 });
 
