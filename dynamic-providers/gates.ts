@@ -178,6 +178,27 @@ export function initFailure(pod: V1Pod): string | undefined {
     return undefined;
 }
 
+/**
+ * The agent's exit code for invalid input (node-agent/README.md "Exit codes": a genesis checksum
+ * or chain-id mismatch, an unknown override, a bad key): no restart can fix it.
+ */
+export const AGENT_INVALID_INPUT = 3;
+/** The init container that runs the agent's prepare (lib/nodeHome.ts). */
+export const AGENT_PREPARE_CONTAINER = "prepare";
+
+/**
+ * An entrant whose prepare step refused its input: initFailure's text, else undefined. A gate
+ * fails at once on it rather than at its deadline (an hour by default), since the kubelet would
+ * only restart it into the same refusal.
+ */
+export function refusedInput(pod: V1Pod): string | undefined {
+    const prepare = pod.status?.initContainerStatuses?.find(
+        (s) => s.name === AGENT_PREPARE_CONTAINER,
+    );
+    const exit = prepare?.state?.terminated ?? prepare?.lastState?.terminated;
+    return exit?.exitCode === AGENT_INVALID_INPUT ? initFailure(pod) : undefined;
+}
+
 /** What `running` mode (and the switch) look at in a Pod. */
 export function podView(pod: V1Pod): PodView {
     const statuses = pod.status?.containerStatuses ?? [];

@@ -19,6 +19,7 @@ import {
     referenceRate,
     formatRate,
     initFailure,
+    refusedInput,
 } from "./gates";
 import { KubeClients, kubeClients } from "../kube/kube";
 import { selectorString } from "./switchPlan";
@@ -199,6 +200,19 @@ export async function runHeightGate(inputs: HeightGateInputs): Promise<HeightGat
             const fatal = watches.find((w) => w.fatal)?.fatal;
             if (fatal) {
                 throw fatal;
+            }
+            const refused = entrants
+                .values()
+                .map((p) => [p.metadata?.name ?? "?", refusedInput(p)] as const)
+                .filter(([, why]) => why !== undefined);
+            if (refused.length > 0) {
+                throw new Error(
+                    `HeightGate (${inputs.mode}) on pods ${selectorString(inputs.entrantSelector)} in ` +
+                        `${inputs.namespace}: the agent refused the input of ` +
+                        refused.map(([pod, why]) => `${pod} (${why})`).join("; ") +
+                        `; no restart can fix that: fix the stack config and run \`pulumi up\` again. ` +
+                        `Nothing was changed: incumbents keep serving.`,
+                );
             }
             if (!usesRpc) {
                 verdict = evaluateRunning(entrants.values().map(podView), inputs.replicas);

@@ -621,7 +621,7 @@ describe("api: real pods on the real node", function () {
                     assert.match(
                         err.message,
                         new RegExp(
-                            `${entrant.pod}: unreachable \\(init container prepare exited 3 \\(\\d+ restarts\\): ` +
+                            `${entrant.pod} \\(init container prepare exited 3( \\(\\d+ restarts\\))?: ` +
                                 `chainfleet-agent prepare: genesis checksum mismatch for .*expected sha256 ${wrongSha}, got ${sha256(gz)}`,
                         ),
                     );

@@ -12,6 +12,7 @@ import {
     evaluateRunning,
     formatDuration,
     initFailure,
+    refusedInput,
     isAdvancing,
     podView,
     progressLine,
@@ -402,6 +403,31 @@ describe("#gates init containers that hold a pod (initFailure)", () => {
         });
         assert.equal(view.initFailure, "init container prepare exited 3 (1 restarts): bad");
     });
+
+    // refusedInput: only the agent's "invalid input" (exit 3) of prepare ends a gate early; any
+    // other failure may pass on a restart (a download that timed out, a node not up yet).
+    const refusals: [string, Init[], boolean][] = [
+        ["prepare exited 3, backing off", cases[3][1], true],
+        [
+            "prepare exited 3, not restarted yet",
+            [init("prepare", 0, { state: { terminated: { exitCode: 3, message: mismatch } } })],
+            true,
+        ],
+        ["prepare exited 1 (retryable)", cases[4][1], false],
+        [
+            "another init container exited 3",
+            [init("snapshot-restore", 0, { state: { terminated: { exitCode: 3 } } })],
+            false,
+        ],
+        ["prepare still running", cases[2][1], false],
+    ];
+    for (const [name, statuses, refused] of refusals) {
+        it(`refusedInput: ${name}`, () => {
+            const got = refusedInput({ status: { initContainerStatuses: statuses } });
+            assert.equal(got !== undefined, refused, String(got));
+            if (refused) assert.match(got!, /^init container prepare exited 3/);
+        });
+    }
 });
 
 describe("#gates rates, ETA and history", () => {
