@@ -136,6 +136,10 @@ async function createGroup(
         await clients().core.createNamespacedSecret({ namespace: ns, body: secret });
     }
     await clients().core.createNamespacedService({ namespace: ns, body: m.peerService });
+    // In-fleet peers dial each pod's own ClusterIP Service (lib/fleetPeers.ts).
+    for (const svc of m.p2pServices) {
+        await clients().core.createNamespacedService({ namespace: ns, body: svc });
+    }
     const sts = structuredClone(m.statefulSet) as { spec: { template: { spec: Obj } } };
     const pod = sts.spec.template.spec as { containers: Obj[]; volumes: Obj[] };
     const node = pod.containers[0] as Obj & { command: string[]; args: string[]; env: Obj[] };
