@@ -212,8 +212,10 @@ export class CaughtUpPoller {
     readonly config = loadKubeConfig(kubeAccess());
     readonly rounds: Round[] = [];
     readonly requestMs: number[] = [];
+    /** Failed samples, oldest first: "<pod>: <why>". */
+    readonly errors: string[] = [];
     readonly passedAt: Promise<number>;
-    readonly startedAt = Date.now();
+    startedAt = 0;
     stoppedAt = 0;
     private stopped = false;
     private agent?: https.Agent;
@@ -221,7 +223,13 @@ export class CaughtUpPoller {
 
     constructor(
         private readonly target: CaughtUpTarget,
-        private readonly opts: { intervalMs: number; keepAlive?: boolean; untilStopped?: boolean },
+        private readonly opts: {
+            intervalMs: number;
+            keepAlive?: boolean;
+            untilStopped?: boolean;
+            /** Delay before the first round. */
+            startAfterMs?: number;
+        },
     ) {
         let resolve: (at: number) => void = () => undefined;
         this.passedAt = new Promise((r) => (resolve = r));
@@ -266,10 +274,13 @@ export class CaughtUpPoller {
             });
         } catch (err) {
             node.error = (err as Error).message;
+            this.errors.push(`${node.name}: ${node.error}`);
         }
     }
 
     private async loop(passed: (at: number) => void): Promise<void> {
+        await sleep(this.opts.startAfterMs ?? 0);
+        this.startedAt = Date.now();
         if (this.opts.keepAlive) {
             const tls: https.RequestOptions = {};
             await this.config.applyToHTTPSOptions(tls);

@@ -5,9 +5,10 @@
  * Needs the local cluster's real node (scripts/cluster.sh up as root); without it, says so.
  *
  * Setup, on the real node: a single-validator CometBFT chain (kvstore app, 1 s blocks: CometBFT's
- * default) in a plain pod, the incumbent. Each trial starts the gate, waits a random 0-1 s, then
- * creates an entrant pod: a full node with a fresh home that block-syncs from the validator,
- * switches to consensus and closes the last blocks of the gap there.
+ * default) in a plain pod, the incumbent. Each trial starts the gate and the 1 s poller, each at
+ * a random phase of a block, then creates an entrant pod: a full node with a fresh home that
+ * block-syncs from the validator, switches to consensus and closes the last blocks of the gap
+ * there.
  *
  * Reaction = passed - turned true:
  * - the condition: what the gate reads (the entrant's /status and /net_info, the validator's
@@ -24,6 +25,8 @@
  * API requests per minute of waiting: counted in-process (RequestCounter) per KubeConfig, so the
  * gate's own (lists, watches, proxied RPC) are told from the pollers' and the bench's, and
  * divided by the time the gate waited (its start to its return), over all trials.
+ *
+ * `--json <file>` also writes the raw figures per trial.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -47,8 +50,8 @@ import {
     CaughtUpTarget,
     RequestCounter,
     check,
-    jitter,
     pollerModel,
+    sleep,
     summarize,
     table,
     timesTurnedTrue,
@@ -180,7 +183,7 @@ interface Trial {
 /** When the gate printed its "passed" line (set by main's console filter). */
 let gateVerdictAt = 0;
 
-/** One entrant pod started at a random moment while the gate, the 1 s and the side pollers wait. */
+/** One entrant pod, started while the gate, the 1 s poller and the side poller wait for it. */
 async function trial(ns: string, i: number, peer: string): Promise<Trial> {
     const name = `entrant-${i}`;
     const labels = { [TRIAL]: String(i) };
@@ -211,12 +214,21 @@ async function trial(ns: string, i: number, peer: string): Promise<Trial> {
         keepAlive: true,
         untilStopped: true,
     });
-    const poll1s = new CaughtUpPoller(target, { intervalMs: 1000 });
-    const gateStart = Date.now();
-    const gate = heightGateProvider.create(inputs).then(() => Date.now());
+    // The entrant catches up just after one of the validator's blocks (1 s apart), and the
+    // previous trial ended just after one: each observer starts at its own random phase of a block.
+    const gateDelay = Math.random() * 1000;
+    const gateStart = Date.now() + gateDelay;
+    const gate = sleep(gateDelay)
+        .then(() => heightGateProvider.create(inputs))
+        .then(() => Date.now());
+    gate.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    const poll1s = new CaughtUpPoller(target, {
+        intervalMs: 1000,
+        startAfterMs: Math.random() * 1000,
+    });
     let createdAt = 0;
     try {
-        await jitter(0, 1000);
+        await sleep(1000);
         createdAt = Date.now();
         await clients().core.createNamespacedPod({
             namespace: ns,
@@ -230,6 +242,14 @@ async function trial(ns: string, i: number, peer: string): Promise<Trial> {
         clearTimeout(giveUp);
         side.stop();
         const firstTrue = await side.passedAt;
+        if (Number.isNaN(firstTrue)) {
+            // No reference moment: the trial measures nothing. Say why, and go on.
+            const why = side.errors.at(-1) ?? "its answers never passed";
+            console.log(
+                `trial ${i}: unmeasured, the side poller never saw the entrant caught up ` +
+                    `(${side.rounds.length} rounds, ${side.errors.length} failed calls; last: ${why})`,
+            );
+        }
         return {
             gate: gateAt - trueSince(side.rounds, gateAt),
             poll1s: pollAt - trueSince(side.rounds, pollAt),
@@ -266,6 +286,9 @@ async function main(): Promise<void> {
         console.log(`${title}: skipped: no real node (scripts/cluster.sh up as root starts it)`);
         return;
     }
+    const jsonOut = process.argv.includes("--json")
+        ? process.argv[process.argv.indexOf("--json") + 1]
+        : undefined;
     const started = Date.now();
     const ns = await createNamespace("bench-proxy");
     // The gate prints its progress; only the moment it passes matters here.
@@ -293,7 +316,10 @@ async function main(): Promise<void> {
         } finally {
             counter.uninstall();
         }
-        const col = (f: (t: Trial) => number) => summarize(trials.map(f));
+        const measured = trials.filter((t) => Number.isFinite(t.startToCaughtUp));
+        // n says how many trials each figure has: a poller that gave up has none.
+        const col = (f: (t: Trial) => number) =>
+            summarize(measured.map(f).filter((v) => Number.isFinite(v)));
         const polls = trials.map((t) => t.poll1sPoller);
         const perMin = (requests: number, ms: number) => ((requests * 60_000) / ms).toFixed(0);
         const gateWaitMs = trials.reduce((n, t) => n + t.gateWaitMs, 0);
@@ -303,7 +329,7 @@ async function main(): Promise<void> {
         ]);
         const pollRequests = polls.reduce((n, p) => n + (counter.byConfig.get(p.config) ?? 0), 0);
         const pollMs = polls.reduce((n, p) => n + p.stoppedAt - p.startedAt, 0);
-        const flapped = trials.filter((t) => t.turnedTrue > 1).length;
+        const flapped = measured.filter((t) => t.turnedTrue > 1).length;
         const call = summarize(polls.flatMap((p) => p.requestMs));
         table([
             [
@@ -315,7 +341,7 @@ async function main(): Promise<void> {
             [
                 "gate, from first true",
                 col((t) => t.gateFromFirst),
-                `first turned true -> create() returns (flapped in ${flapped}/${trials.length})`,
+                `first turned true -> create() returns (flapped in ${flapped}/${measured.length})`,
             ],
             [
                 "gate verdict -> return",
@@ -355,6 +381,17 @@ async function main(): Promise<void> {
         console.log(
             `Took ${((Date.now() - started) / 1000).toFixed(0)} s (load ${loadavg()} at the end).`,
         );
+        if (jsonOut) {
+            const raw = trials.map(({ side, poll1sPoller, ...figures }) => ({
+                ...figures,
+                sideRounds: side.rounds.length,
+                poll1sRequestMs: poll1sPoller.requestMs,
+            }));
+            fs.writeFileSync(
+                jsonOut,
+                JSON.stringify({ trials: raw, gateRequests, gateWaitMs, pollRequests, pollMs }),
+            );
+        }
     } finally {
         console.log = log;
         await deleteNamespace(ns);
