@@ -32,38 +32,24 @@ import {
     createService,
     createStatefulSet,
     deleteNamespace,
-    kubeAccess,
     readyPods,
     requireCluster,
     setPodState,
 } from "../test/api/harness/kube";
 import {
     RequestCounter,
-    Summary,
-    fmt,
+    check,
     jitter,
     pollUntilReady,
     pollerModel,
     sleep,
     summarize,
+    table,
     trialPods,
 } from "./gatesLib";
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
 const WAIT_SECONDS = Number(process.env.BENCH_WAIT_SECONDS ?? 65);
-
-async function check<T>(
-    provider: {
-        check?: (o: never, n: never) => Promise<{ inputs?: unknown; failures?: unknown[] }>;
-    },
-    raw: object,
-): Promise<T> {
-    const res = await provider.check!({} as never, { ...kubeAccess(), ...raw } as never);
-    if (res.failures?.length) {
-        throw new Error(JSON.stringify(res.failures));
-    }
-    return res.inputs as T;
-}
 
 /** Trials of the watch-driven `running` gate and of a real 1 s poller on the same event. */
 async function runningLatency(
@@ -265,25 +251,6 @@ async function switchTrials(ns: string): Promise<SwitchFigures> {
     }
     figures.minReadySeen = minReadySeen;
     return figures;
-}
-
-function table(rows: [string, Summary | string, string?][]): void {
-    const w = Math.max(...rows.map(([n]) => n.length));
-    console.log(
-        `\n${"measure".padEnd(w)}  ${"n".padStart(4)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"max".padStart(9)}  note`,
-    );
-    for (const [name, s, note] of rows) {
-        if (typeof s === "string") {
-            console.log(
-                `${name.padEnd(w)}  ${s.padStart(4 + 2 + 9 + 2 + 9 + 2 + 9)}  ${note ?? ""}`,
-            );
-        } else {
-            const n = Number.isFinite(s.n) ? String(s.n) : "model";
-            console.log(
-                `${name.padEnd(w)}  ${n.padStart(4)}  ${fmt(s.p50).padStart(9)}  ${fmt(s.p99).padStart(9)}  ${fmt(s.max).padStart(9)}  ${note ?? ""}`,
-            );
-        }
-    }
 }
 
 async function main(): Promise<void> {

@@ -1,10 +1,24 @@
 /**
- * Measuring helpers for bench/gates.ts: percentiles, an API request counter, a polling baseline
- * and harness pods whose readiness the bench flips at a known moment.
+ * Measuring helpers for the gate benchmarks (bench/gates.ts, bench/gatesPodProxy.ts):
+ * percentiles and the figures table, an API request counter, polling baselines (pods listed,
+ * node RPC read through the pod proxy) and harness pods whose readiness the bench flips at a
+ * known moment.
  */
+import * as http from "node:http";
+import * as https from "node:https";
 import type { V1Pod } from "@kubernetes/client-node";
-import { k8s } from "../kube/kube";
-import { HARNESS_SCHEDULER, clients, setPodState } from "../test/api/harness/kube";
+import { adapterFor } from "../chains";
+import {
+    CaughtUpRules,
+    NodeObservation,
+    evaluateCaughtUp,
+    latest,
+    recordSample,
+    referenceHeight,
+} from "../dynamic-providers/gates";
+import { fetchJson, podProxyUrl } from "../dynamic-providers/rpc";
+import { k8s, loadKubeConfig } from "../kube/kube";
+import { HARNESS_SCHEDULER, clients, kubeAccess, setPodState } from "../test/api/harness/kube";
 
 export function percentile(values: readonly number[], p: number): number {
     if (values.length === 0) {
@@ -29,14 +43,50 @@ export const summarize = (values: readonly number[]): Summary => ({
     max: Math.max(...values),
 });
 
+/** A provider's `check` with this cluster's kube access: the inputs its `create` takes. */
+export async function check<T>(
+    provider: {
+        check?: (o: never, n: never) => Promise<{ inputs?: unknown; failures?: unknown[] }>;
+    },
+    raw: object,
+): Promise<T> {
+    const res = await provider.check!({} as never, { ...kubeAccess(), ...raw } as never);
+    if (res.failures?.length) {
+        throw new Error(JSON.stringify(res.failures));
+    }
+    return res.inputs as T;
+}
+
+/** Prints one row per measure: n, p50, p99, max and a note (or a plain figure and a note). */
+export function table(rows: [string, Summary | string, string?][]): void {
+    const w = Math.max(...rows.map(([n]) => n.length));
+    console.log(
+        `\n${"measure".padEnd(w)}  ${"n".padStart(4)}  ${"p50".padStart(9)}  ${"p99".padStart(9)}  ${"max".padStart(9)}  note`,
+    );
+    for (const [name, s, note] of rows) {
+        if (typeof s === "string") {
+            console.log(
+                `${name.padEnd(w)}  ${s.padStart(4 + 2 + 9 + 2 + 9 + 2 + 9)}  ${note ?? ""}`,
+            );
+        } else {
+            const n = Number.isFinite(s.n) ? String(s.n) : "model";
+            console.log(
+                `${name.padEnd(w)}  ${n.padStart(4)}  ${fmt(s.p50).padStart(9)}  ${fmt(s.p99).padStart(9)}  ${fmt(s.max).padStart(9)}  ${note ?? ""}`,
+            );
+        }
+    }
+}
+
 /**
  * Counts requests to the API server made by every client in this process: typed API calls go
  * through `applySecurityAuthentication`, watches, logs and pod-proxy calls through
  * `applyToHTTPSOptions`. Patching the prototype counts the clients the providers build inside
- * their methods too, without touching provider code.
+ * their methods too, without touching provider code. `byConfig` splits the count by KubeConfig
+ * instance, which tells a provider's requests (it loads its own) from the bench's.
  */
 export class RequestCounter {
     count = 0;
+    readonly byConfig = new Map<object, number>();
     private restore: (() => void)[] = [];
 
     install(): this {
@@ -46,9 +96,12 @@ export class RequestCounter {
         >;
         for (const method of ["applySecurityAuthentication", "applyToHTTPSOptions"]) {
             const original = proto[method];
-            const bump = () => this.count++;
-            proto[method] = function (this: unknown, ...args: unknown[]) {
-                bump();
+            const bump = (config: object) => {
+                this.count++;
+                this.byConfig.set(config, (this.byConfig.get(config) ?? 0) + 1);
+            };
+            proto[method] = function (this: object, ...args: unknown[]) {
+                bump(this);
                 return original.apply(this, args);
             };
             this.restore.push(() => {
@@ -60,6 +113,11 @@ export class RequestCounter {
 
     uninstall(): void {
         this.restore.splice(0).forEach((r) => r());
+    }
+
+    /** Requests made through any KubeConfig but these. */
+    countExcept(configs: readonly object[]): number {
+        return configs.reduce((n, c) => n - (this.byConfig.get(c) ?? 0), this.count);
     }
 }
 
@@ -122,3 +180,192 @@ export const jitter = (minMs: number, maxMs: number): Promise<void> =>
     sleep(minMs + Math.random() * (maxMs - minMs));
 
 export const fmt = (ms: number): string => (Number.isFinite(ms) ? `${ms.toFixed(0)} ms` : "-");
+
+/** What the caughtUp gate reads for one entrant pod, and the rules it judges it by. */
+export interface CaughtUpTarget {
+    namespace: string;
+    entrant: string;
+    incumbent: string;
+    rpcPort: number;
+    rules: CaughtUpRules;
+}
+
+/** One round of a CaughtUpPoller: when the entrant's /status answered, and the verdict. */
+export interface Round {
+    at: number;
+    pass: boolean;
+}
+
+/**
+ * A plain poller of what the caughtUp gate reads, through the same pod proxy: every
+ * `intervalMs`, the entrant's /status and /net_info and the incumbent's /status (the three in
+ * parallel), judged by the gate's own rules (dynamic-providers/gates.ts `evaluateCaughtUp`, each
+ * node's history kept by `recordSample`). A round's moment is the arrival of the entrant's
+ * /status answer. `passedAt` resolves with the first passing round's moment (NaN if stopped
+ * first); with `untilStopped` it keeps polling after that, recording every round.
+ *
+ * It has its own KubeConfig, so a RequestCounter tells its requests apart. Each call opens a
+ * TLS connection to the API server, as the gate's `fetchJson` does, unless `keepAlive` (the
+ * side poller, whose frequent calls would otherwise load the API server they measure through).
+ */
+export class CaughtUpPoller {
+    readonly config = loadKubeConfig(kubeAccess());
+    readonly rounds: Round[] = [];
+    readonly requestMs: number[] = [];
+    /** Failed samples, oldest first: "<pod>: <why>". */
+    readonly errors: string[] = [];
+    readonly passedAt: Promise<number>;
+    startedAt = 0;
+    stoppedAt = 0;
+    private stopped = false;
+    private agent?: https.Agent;
+    private headers: http.OutgoingHttpHeaders = {};
+
+    constructor(
+        private readonly target: CaughtUpTarget,
+        private readonly opts: {
+            intervalMs: number;
+            keepAlive?: boolean;
+            untilStopped?: boolean;
+            /** Delay before the first round. */
+            startAfterMs?: number;
+        },
+    ) {
+        let resolve: (at: number) => void = () => undefined;
+        this.passedAt = new Promise((r) => (resolve = r));
+        void this.loop(resolve);
+    }
+
+    stop(): void {
+        this.stopped = true;
+        this.stoppedAt ||= Date.now();
+    }
+
+    private async get(pod: string, path: string): Promise<unknown> {
+        const { namespace, rpcPort } = this.target;
+        const url = podProxyUrl(
+            this.config.getCurrentCluster()?.server ?? "",
+            namespace,
+            pod,
+            rpcPort,
+            path,
+        );
+        const t0 = Date.now();
+        const body = this.agent
+            ? await getJson(url, this.agent, this.headers, 1000)
+            : await fetchJson(url, { kubeConfig: this.config, timeoutMs: 1000 });
+        this.requestMs.push(Date.now() - t0);
+        return body;
+    }
+
+    private async sample(node: NodeObservation, withPeers: boolean): Promise<void> {
+        const a = adapterFor("cometbft");
+        try {
+            const [[status, at], peers] = await Promise.all([
+                this.get(node.name, a.statusPath).then((body) => [body, Date.now()] as const),
+                withPeers ? this.get(node.name, a.peersPath) : undefined,
+            ]);
+            const s = a.parseStatus(status);
+            recordSample(node, {
+                at,
+                height: s.height,
+                catchingUp: s.catchingUp,
+                peers: peers === undefined ? s.peers : a.parsePeerCount(peers),
+            });
+        } catch (err) {
+            node.error = (err as Error).message;
+            this.errors.push(`${node.name}: ${node.error}`);
+        }
+    }
+
+    private async loop(passed: (at: number) => void): Promise<void> {
+        await sleep(this.opts.startAfterMs ?? 0);
+        this.startedAt = Date.now();
+        if (this.opts.keepAlive) {
+            const tls: https.RequestOptions = {};
+            await this.config.applyToHTTPSOptions(tls);
+            const { ca, cert, key, rejectUnauthorized } = tls;
+            this.agent = new https.Agent({ keepAlive: true, ca, cert, key, rejectUnauthorized });
+            this.headers = (tls.headers as http.OutgoingHttpHeaders | undefined) ?? {};
+        }
+        const entrant: NodeObservation = { name: this.target.entrant, history: [] };
+        const incumbent: NodeObservation = { name: this.target.incumbent, history: [] };
+        let firstPass = NaN;
+        while (!this.stopped) {
+            await Promise.all([this.sample(entrant, true), this.sample(incumbent, false)]);
+            const { pass } = evaluateCaughtUp(
+                [entrant],
+                referenceHeight([incumbent]),
+                this.target.rules,
+            );
+            const at = pass ? latest(entrant)!.at : Date.now();
+            this.rounds.push({ at, pass });
+            if (pass && Number.isNaN(firstPass)) {
+                firstPass = at;
+                passed(at);
+                if (!this.opts.untilStopped) {
+                    this.stop();
+                }
+            }
+            if (!this.stopped) {
+                await sleep(this.opts.intervalMs);
+            }
+        }
+        this.agent?.destroy();
+        passed(firstPass);
+    }
+}
+
+/** GET `url` as JSON over a kept-alive connection. */
+function getJson(
+    url: string,
+    agent: https.Agent,
+    headers: http.OutgoingHttpHeaders,
+    timeoutMs: number,
+): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+        const req = https.get(url, { agent, headers }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (c: Buffer) => chunks.push(c));
+            res.on("error", reject);
+            res.on("end", () => {
+                const text = Buffer.concat(chunks).toString("utf8");
+                if (res.statusCode !== 200) {
+                    reject(new Error(`HTTP ${res.statusCode}: ${text.slice(0, 120)}`));
+                    return;
+                }
+                try {
+                    resolve(JSON.parse(text));
+                } catch {
+                    reject(new Error(`non-JSON answer: ${text.slice(0, 120)}`));
+                }
+            });
+        });
+        req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        req.on("error", reject);
+    });
+}
+
+/**
+ * When the condition last turned true before `t`, as `rounds` saw it: the start of the passing
+ * stretch `t` falls in, or of the latest one before it. If none started by `t`, the first
+ * passing round after it (an observer faster than the side poller then gets a negative figure).
+ */
+export function trueSince(rounds: readonly Round[], t: number): number {
+    let since = NaN;
+    let prev = false;
+    for (const r of rounds) {
+        if (r.at > t) {
+            return Number.isNaN(since) ? (rounds.find((x) => x.pass)?.at ?? NaN) : since;
+        }
+        if (r.pass && !prev) {
+            since = r.at;
+        }
+        prev = r.pass;
+    }
+    return since;
+}
+
+/** How many times `rounds` saw the condition turn true up to `t`. */
+export const timesTurnedTrue = (rounds: readonly Round[], t: number): number =>
+    rounds.filter((r, i) => r.at <= t && r.pass && !rounds[i - 1]?.pass).length;

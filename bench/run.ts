@@ -2,7 +2,9 @@
  * `npm run bench`: program evaluation per fleet size (1, 10, 100, 1000 groups of 3 replicas),
  * each size in a fresh process, with the growth factor between sizes set beside the size ratio.
  * The smallest size is the baseline measured in the same run; linear growth shows as a time
- * factor near the size factor. Gate and switch benchmarks run after it when present.
+ * factor near the size factor. Gate and switch benchmarks run after it when present: against
+ * the local cluster (bench/gates.ts) and, through the pod proxy, on its real node
+ * (bench/gatesPodProxy.ts).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -46,7 +48,7 @@ console.log(
     `\n${largest.groups} groups evaluated in ${(largest.totalMs / 1000).toFixed(2)} s (aim: well under 10 s).`,
 );
 
-for (const extra of ["bench/gates.ts"]) {
+for (const extra of ["bench/gates.ts", "bench/gatesPodProxy.ts"]) {
     if (existsSync(extra)) {
         execFileSync(process.execPath, ["-r", "ts-node/register", extra], { stdio: "inherit" });
     }

@@ -52,14 +52,13 @@ const livePodNames = (list: WatchedList<V1Pod>) =>
         .sort();
 
 /** Samples node RPC: status (and peers when asked) for each named target. */
-class Sampler {
+export class Sampler {
     private readonly timeoutMs: number;
 
     constructor(
         private readonly inputs: HeightGateInputs,
         private readonly adapter: ChainAdapter,
         private readonly clients: KubeClients,
-        private readonly withPeers: boolean,
     ) {
         // Long enough for a busy API server, short enough that one hung pod cannot stall a round.
         this.timeoutMs = Math.min(5000, Math.max(1000, inputs.pollIntervalMs * 4));
@@ -81,7 +80,13 @@ class Sampler {
         return podProxyUrl(server, inputs.namespace, pod, inputs.rpcPort, path);
     }
 
-    async sample(node: NodeObservation, urlFor: (path: string) => string, viaApi: boolean) {
+    /** `withPeers`: entrants' peer counts are judged; incumbents' and references' are not. */
+    async sample(
+        node: NodeObservation,
+        urlFor: (path: string) => string,
+        viaApi: boolean,
+        withPeers: boolean,
+    ) {
         const a = this.adapter;
         const common = {
             timeoutMs: this.timeoutMs,
@@ -96,7 +101,7 @@ class Sampler {
             });
             const status = a.parseStatus(statusBody);
             let peers = status.peers;
-            if (this.withPeers && peers === undefined) {
+            if (withPeers && peers === undefined) {
                 const body = await fetchJson(urlFor(a.peersPath), {
                     ...common,
                     method: a.peersRequest.method,
@@ -175,12 +180,8 @@ export async function runHeightGate(inputs: HeightGateInputs): Promise<HeightGat
 
     const usesRpc = inputs.mode !== "running";
     const adapter = loadChains().adapterFor(inputs.chain);
-    const sampler = new Sampler(
-        inputs,
-        adapter,
-        clients,
-        inputs.mode === "caughtUp" && inputs.minPeers > 0,
-    );
+    const sampler = new Sampler(inputs, adapter, clients);
+    const entrantPeers = inputs.mode === "caughtUp" && inputs.minPeers > 0;
     const entrantObs = new Map<string, NodeObservation>();
     const incumbentObs = new Map<string, NodeObservation>();
     const referenceObs = new Map<string, NodeObservation>(
@@ -222,16 +223,16 @@ export async function runHeightGate(inputs: HeightGateInputs): Promise<HeightGat
                     ? syncObservations(incumbentObs, livePodNames(incumbents))
                     : [];
                 sources = [...incumbentNodes, ...referenceObs.values()];
+                const viaApi = inputs.rpcMode === "podProxy";
                 await Promise.all([
-                    ...[...entrantNodes, ...incumbentNodes].map((n) =>
-                        sampler.sample(
-                            n,
-                            (p) => sampler.podUrl(n.name, p),
-                            inputs.rpcMode === "podProxy",
-                        ),
+                    ...entrantNodes.map((n) =>
+                        sampler.sample(n, (p) => sampler.podUrl(n.name, p), viaApi, entrantPeers),
+                    ),
+                    ...incumbentNodes.map((n) =>
+                        sampler.sample(n, (p) => sampler.podUrl(n.name, p), viaApi, false),
                     ),
                     ...[...referenceObs.values()].map((n) =>
-                        sampler.sample(n, (p) => directUrl(n.name, p), false),
+                        sampler.sample(n, (p) => directUrl(n.name, p), false, false),
                     ),
                 ]);
                 noteInitFailures(entrantNodes, entrants);
