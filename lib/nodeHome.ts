@@ -15,12 +15,14 @@ import { restrictedContainerSecurityContext } from "./podSecurity";
 
 /**
  * The agent's image: built by scripts/images.sh (`node-agent`) FROM scratch from node-agent/build.sh.
- * Bump the tag whenever the flags the pods pass change (0.2.0: --peer-wait, self dropped from
- * peers; 0.3.0: --state-sync-rpc, --state-sync-trust-period): nodes pull IfNotPresent, so a
+ * Bump the tag whenever the flags the pods pass change or the agent's behaviour behind them
+ * does (0.2.0: --peer-wait, self dropped from peers; 0.3.0: --state-sync-rpc,
+ * --state-sync-trust-period; 0.4.0: `ready` also compares the node's height with its peers',
+ * --max-peer-lag, default 10, so the probe's flags are unchanged): nodes pull IfNotPresent, so a
  * node that has the old tag would run the old agent, and the tag is part of every revision, so
  * a bump restarts the nodes onto the new agent.
  */
-export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.3.0";
+export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.4.0";
 /** Where the agent's image holds the binary. */
 export const AGENT_IMAGE_BINARY = "/usr/local/bin/chainfleet-agent";
 /** The emptyDir the agent is installed into, shared by the prepare step and the node container. */

@@ -48,7 +48,7 @@ func init() {
 	commands = []command{
 		{"install", "--to DIR", "copy this executable to DIR/" + BinaryName, runInstall},
 		{"prepare", "--chain cometbft|sei|cosmos --home DIR [flags]", "make a node home ready to start (genesis, state sync, init, overrides, keys, upgrade-info, validate, peers)", runPrepare},
-		{"ready", "--chain cometbft|sei|cosmos|avalanche [--rpc URL] [--timeout 2s]", "exit 0 only when the node is in sync (readiness probe)", runReady},
+		{"ready", "--chain cometbft|sei|cosmos|avalanche [--rpc URL] [--timeout 2s] [--max-peer-lag 10]", "exit 0 only when the node is in sync (readiness probe)", runReady},
 		{"node-id", "--key FILE", "print the CometBFT node ID of a node_key.json", runNodeID},
 		{"gen-node-key", "", "print a fresh CometBFT node_key.json", runGenNodeKey},
 		{"version", "", "print the agent's version", func(_ context.Context, _ []string, out, _ io.Writer) error {
@@ -125,6 +125,13 @@ func required(flagName, value, fix string) error {
 		return exitcode.Usagef("--%s is required: %s", flagName, fix)
 	}
 	return nil
+}
+
+// flagSet says whether the command line gave the flag (not just its default).
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func oneOf(flagName, value string, allowed ...string) error {
@@ -358,12 +365,19 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlags("ready", stderr)
 	chain := fs.String("chain", "", "cometbft, sei, cosmos or avalanche")
 	rpc := fs.String("rpc", "", "the node's RPC base URL (default http://127.0.0.1:26657; avalanche http://127.0.0.1:9650)")
-	timeout := fs.Duration("timeout", 2*time.Second, "limit for the whole check")
+	timeout := fs.Duration("timeout", 2*time.Second, "limit for the whole check (both requests)")
+	maxPeerLag := fs.Int64("max-peer-lag", ready.DefaultMaxPeerLag, "cometbft, sei, cosmos: not ready when a peer is more than this many blocks ahead")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := oneOf("chain", *chain, "cometbft", "sei", "cosmos", "avalanche"); err != nil {
 		return err
+	}
+	if *maxPeerLag < 0 {
+		return exitcode.Usagef("--max-peer-lag %d must not be negative: give a number of blocks, e.g. %d", *maxPeerLag, ready.DefaultMaxPeerLag)
+	}
+	if *chain == "avalanche" && flagSet(fs, "max-peer-lag") {
+		return exitcode.Usagef("--max-peer-lag is for --chain cometbft, sei or cosmos: avalanche's /ext/health decides on its own; drop the flag")
 	}
 	if *rpc == "" {
 		*rpc = "http://127.0.0.1:26657"
@@ -379,7 +393,7 @@ func runReady(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	res, err := ready.Check(cctx, &http.Client{}, *chain, *rpc)
+	res, err := ready.Check(cctx, &http.Client{}, *chain, *rpc, *maxPeerLag)
 	if err != nil {
 		return err
 	}

@@ -114,16 +114,56 @@ func TestNodeIDAndGenNodeKey(t *testing.T) {
 
 func TestReadyExitCodes(t *testing.T) {
 	body := `{"result":{"sync_info":{"latest_block_height":"3","catching_up":false}}}`
-	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
+	dump := `{"result":{"peers":[]}}`
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/status":
+			w.Write([]byte(body))
+		case r.URL.Path == "/dump_consensus_state" && dump != "":
+			w.Write([]byte(dump))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
 	defer s.Close()
 	code, out, _ := cli("ready", "--chain", "cometbft", "--rpc", s.URL)
-	if code != 0 || out != "ready: in sync at height 3\n" {
+	if code != 0 || out != "ready: in sync at height 3; no peer reports a height (0 peers)\n" {
 		t.Fatalf("exit %d %q", code, out)
 	}
 	body = `{"result":{"sync_info":{"latest_block_height":"3","catching_up":true}}}`
 	code, _, stderr := cli("ready", "--chain", "cometbft", "--rpc", s.URL)
 	if code != exitcode.Failure || stderr != "not ready: node is catching up (latest_block_height 3)\n" {
 		t.Fatalf("exit %d %q", code, stderr)
+	}
+
+	// catching_up false, but a peer decides height 2930 (its latest block is 2929).
+	body = `{"result":{"sync_info":{"latest_block_height":"1533","catching_up":false}}}`
+	dump = `{"result":{"peers":[{"node_address":"4d838125f7907f9b8c20a9f4e091a92af8f7990c@10.0.0.7:26656","peer_state":{"round_state":{"height":"2930"}}},` +
+		`{"node_address":"48d805fe93879eb254c3a889cbd9350be4e8cbfa@10.0.0.8:26656","peer_state":{"round_state":{"height":"1534"}}}]}}`
+	code, _, stderr = cli("ready", "--chain", "cometbft", "--rpc", s.URL)
+	if code != exitcode.Failure || stderr != "not ready: 1396 blocks behind peer 4d838125f7907f9b8c20a9f4e091a92af8f7990c (height 2929, ours 1533)\n" {
+		t.Fatalf("exit %d %q", code, stderr)
+	}
+	code, out, _ = cli("ready", "--chain", "sei", "--rpc", s.URL, "--max-peer-lag", "1400")
+	if code != 0 || out != "ready: in sync at height 1533; highest peer at 2929 (2 peers, max lag 1400)\n" {
+		t.Fatalf("exit %d %q", code, out)
+	}
+
+	// Without /dump_consensus_state, catching_up decides as before.
+	dump = ""
+	code, out, _ = cli("ready", "--chain", "cosmos", "--rpc", s.URL)
+	if code != 0 || !strings.HasPrefix(out, "ready: in sync at height 1533; peer heights unknown, so catching_up alone decides (GET "+s.URL+"/dump_consensus_state: HTTP 404") {
+		t.Fatalf("exit %d %q", code, out)
+	}
+
+	for _, args := range [][]string{
+		{"ready", "--chain", "cometbft", "--max-peer-lag", "-1"},
+		{"ready", "--chain", "avalanche", "--max-peer-lag", "10"},
+		{"ready", "--chain", "cometbft", "--max-peer-lag", "ten"},
+	} {
+		if code, _, stderr := cli(args...); code != exitcode.Usage || !strings.Contains(stderr, "max-peer-lag") {
+			t.Errorf("%v: exit %d %q", args, code, stderr)
+		}
 	}
 }
 

@@ -10,10 +10,15 @@
 //     with a trust root cross-checked between them, and `cometbft start` accepts it (its light
 //     client checks the trust hash against the primary at start and refuses a wrong one);
 //     kvstore serves no snapshots, so C then waits for one. On node A's home, whose state is
-//     above height 0, prepare leaves [statesync] alone.
+//     above height 0, prepare leaves [statesync] alone;
+//   - node D: block-syncs from A; `ready` passes on D and on A, each comparing with a real
+//     /dump_consensus_state that lists the other. Then the defect seen on a real network: D
+//     stops, A goes on, A stops, D restarts with B (height 0) as a peer too, and block sync
+//     hands over to consensus at once (no peer is ahead); A restarts: D catches up through
+//     consensus gossip with catching_up false, and `ready` fails naming A.
 //
 // Without $COMETBFT_BIN the test skips, unless CHAINFLEET_REQUIRE_REAL=1, where it fails.
-// Ports: 127.0.0.1:36656-36677 only.
+// Ports: 127.0.0.1:36656-36687 only.
 package integration
 
 import (
@@ -47,6 +52,7 @@ const (
 	rpcA, p2pA = "127.0.0.1:36657", "127.0.0.1:36656"
 	rpcB, p2pB = "127.0.0.1:36667", "127.0.0.1:36666"
 	rpcC, p2pC = "127.0.0.1:36677", "127.0.0.1:36676"
+	rpcD, p2pD = "127.0.0.1:36687", "127.0.0.1:36686"
 	genesisSrv = "127.0.0.1:36670" // serves node A's genesis, gzipped, to node B
 )
 
@@ -230,7 +236,9 @@ func overrides(t *testing.T, rpc, p2p, persistentPeers string) string {
 	ov := map[string]any{"configToml": map[string]any{
 		"proxy_app": "kvstore",
 		"rpc":       map[string]any{"laddr": "tcp://" + rpc},
-		"p2p":       map[string]any{"laddr": "tcp://" + p2p, "pex": false, "persistent_peers": persistentPeers},
+		// Every node here is 127.0.0.1: by default CometBFT keeps one peer per IP
+		// (p2p/switch.go IsDialingOrExistingAddress, p2p/transport.go ConnDuplicateIPFilter).
+		"p2p":       map[string]any{"laddr": "tcp://" + p2p, "pex": false, "persistent_peers": persistentPeers, "allow_duplicate_ip": true},
 		"consensus": map[string]any{"timeout_commit": "500ms"},
 	}}
 	b, _ := json.Marshal(ov)
@@ -242,7 +250,7 @@ func overrides(t *testing.T, rpc, p2p, persistentPeers string) string {
 
 func TestRealCometBFT(t *testing.T) {
 	bin := cometbftBin(t)
-	for _, a := range []string{rpcA, p2pA, rpcB, p2pB, rpcC, p2pC, genesisSrv} {
+	for _, a := range []string{rpcA, p2pA, rpcB, p2pB, rpcC, p2pC, rpcD, p2pD, genesisSrv} {
 		portFree(t, a)
 	}
 	agent := buildAgent(t)
@@ -406,6 +414,7 @@ func TestRealCometBFT(t *testing.T) {
 	}
 
 	stateSyncNodeC(t, bin, agent, homeA, chainID)
+	nodeA = behindInConsensusNodeD(t, bin, agent, homeA, idA, chainID, nodeA)
 
 	// Node A's home has a state above height 0: prepare leaves [statesync] alone and asks no
 	// server (these do not answer). Read with A stopped: a running node holds its database.
@@ -517,6 +526,122 @@ func stateSyncNodeC(t *testing.T, bin, agent, homeA, chainID string) {
 	if code != 0 || !strings.Contains(out, "the state in data/state.db is at height 0") || !strings.Contains(out, "confirmed by") {
 		t.Fatalf("prepare C again: exit %d: %s\n%s", code, stderr, out)
 	}
+}
+
+func height(t *testing.T, rpc string) int {
+	t.Helper()
+	s, err := getStatus(rpc)
+	if err != nil {
+		t.Fatalf("status of %s: %v", rpc, err)
+	}
+	h, _ := strconv.Atoi(s.Result.SyncInfo.Height)
+	return h
+}
+
+// behindInConsensusNodeD reproduces, with the real binary, a node that is not catching up by
+// /status and yet far behind its peer (cometbft v0.38.19 blocksync/reactor.go poolRoutine:
+// pool.IsCaughtUp holds with one peer that is not ahead, and SwitchToConsensus clears
+// catching_up for good). It returns node A, restarted on the way.
+func behindInConsensusNodeD(t *testing.T, bin, agent, homeA, idA, chainID string, nodeA *node) *node {
+	stB, err := getStatus(rpcB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idB := stB.Result.NodeInfo.ID
+	homeD := filepath.Join(t.TempDir(), "cometbft")
+	// prepareD runs prepare as each start of D's pod would, with the peers of its ConfigMap.
+	prepareD := func(peers string) {
+		t.Helper()
+		if _, stderr, code, _ := agentRun(t, agent, "prepare", "--chain", "cometbft", "--home", homeD, "--binary", bin,
+			"--overrides", overrides(t, rpcD, p2pD, peers), "--chain-id", chainID,
+			"--genesis-file", filepath.Join(homeA, "config", "genesis.json")); code != 0 {
+			t.Fatalf("prepare D: exit %d: %s", code, stderr)
+		}
+	}
+	// First A alone: with B (at height 0) as a peer too, D could leave block sync before it
+	// met A, the very case below.
+	prepareD(idA + "@" + p2pA)
+	ready := func(rpc string) (string, string, int) {
+		out, stderr, code, _ := agentRun(t, agent, "ready", "--chain", "cometbft", "--rpc", "http://"+rpc, "--timeout", "2s")
+		return strings.TrimSpace(out), strings.TrimSpace(stderr), code
+	}
+	peerLine := regexp.MustCompile(`^ready: in sync at height (\d+); highest peer at (\d+) \(\d+ peers?, max lag 10\)$`)
+	// lagOf is how far the highest peer is ahead in a passing ready line, or -1.
+	lagOf := func(out string) int {
+		m := peerLine.FindStringSubmatch(out)
+		if m == nil {
+			return -1
+		}
+		ours, _ := strconv.Atoi(m[1])
+		peer, _ := strconv.Atoi(m[2])
+		return peer - ours
+	}
+
+	// Synced: D and A each see the other in /dump_consensus_state and pass.
+	nodeD := start(t, bin, homeD)
+	var outD string
+	waitFor(t, "node D to sync from node A", 60*time.Second, func() bool {
+		out, _, code := ready(rpcD)
+		outD = out
+		lag := lagOf(out)
+		return code == 0 && lag >= 0 && lag <= 2
+	})
+	// A learns D's height from D's first consensus step message, a moment after D switched.
+	var outA string
+	waitFor(t, "ready on node A to compare with peer D", 10*time.Second, func() bool {
+		out, _, code := ready(rpcA)
+		outA = out
+		return code == 0 && peerLine.MatchString(out)
+	})
+	t.Logf("node D synced: %s; node A: %s", outD, outA)
+
+	// D stops; A goes on without it; A stops.
+	hD := height(t, rpcD)
+	nodeD.stop()
+	// 15: more than --max-peer-lag's 10 with a margin for the blocks D may catch up between
+	// meeting A again and the next ready call (A may make none before D reconnects).
+	waitFor(t, "node A to get 15 blocks past node D", 60*time.Second, func() bool { return height(t, rpcA) >= hD+15 })
+	hA := height(t, rpcA)
+	nodeA.stop()
+
+	// D restarts while A is down, now with B as a peer too. B (still at height 0) is not ahead:
+	// block sync hands over to consensus at once, and /status says catching_up false from then
+	// on.
+	prepareD(idA + "@" + p2pA + "," + idB + "@" + p2pB)
+	nodeD = start(t, bin, homeD)
+	waitFor(t, "node D to leave block sync", 30*time.Second, func() bool {
+		s, err := getStatus(rpcD)
+		return err == nil && !s.Result.SyncInfo.CatchingUp
+	})
+	if logD, _ := os.ReadFile(nodeD.log); !bytes.Contains(logD, []byte("Time to switch to consensus reactor!")) {
+		t.Fatalf("node D's log has no switch to consensus:\n%s", tailOf(string(logD), 20))
+	}
+	t.Logf("node D restarted at height %d with node A (at %d) down: catching_up false", height(t, rpcD), hA)
+
+	// A restarts; D reconnects and catches up through consensus gossip. /status alone would
+	// call D ready the whole time; the peer check does not.
+	nodeA = start(t, bin, homeA)
+	var reason string
+	waitFor(t, "ready on node D to fail for node A's height", 60*time.Second, func() bool {
+		_, stderr, code := ready(rpcD)
+		reason = stderr
+		return code == 1 && strings.Contains(stderr, "blocks behind peer "+idA)
+	})
+	if s, err := getStatus(rpcD); err != nil || s.Result.SyncInfo.CatchingUp {
+		t.Fatalf("node D: catching_up should stay false in consensus mode: %+v %v", s, err)
+	}
+	m := regexp.MustCompile(`^not ready: (\d+) blocks behind peer ` + idA + ` \(height (\d+), ours (\d+)\)$`).FindStringSubmatch(reason)
+	if m == nil {
+		t.Fatalf("ready on node D: %q", reason)
+	}
+	if lag, _ := strconv.Atoi(m[1]); lag <= 10 {
+		t.Fatalf("ready on node D failed with a lag of %d", lag)
+	}
+	t.Logf("node D, catching_up false: %s", reason)
+	// That D passes again once within the lag is what the synced D and A above show; waiting
+	// for its crawl to get there would add tens of seconds.
+	nodeD.stop()
+	return nodeA
 }
 
 func copyDir(t *testing.T, src, dst string) {

@@ -308,7 +308,7 @@ function hostCometbftDir(): string | undefined {
     return bin;
 }
 
-describe("node home: the manifest's prepare flags, run by the real agent", function () {
+describe("node home: the manifest's prepare and ready flags, run by the real agent", function () {
     this.timeout(600_000);
     let tmp: string;
     let agent: string | undefined;
@@ -355,8 +355,15 @@ describe("node home: the manifest's prepare flags, run by the real agent", funct
         root: string,
         env: NodeJS.ProcessEnv = {},
     ): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        return runAgentAsync(prepareCommand(i, root), env);
+    }
+
+    function runAgentAsync(
+        args: string[],
+        env: NodeJS.ProcessEnv = {},
+    ): Promise<{ status: number | null; stdout: string; stderr: string }> {
         return new Promise((resolve, reject) => {
-            const child = spawn(agent!, prepareCommand(i, root), {
+            const child = spawn(agent!, args, {
                 env: { ...process.env, ...env },
             });
             let stdout = "";
@@ -385,6 +392,33 @@ describe("node home: the manifest's prepare flags, run by the real agent", funct
         // The download fails (nothing listens on port 9): a retryable failure, not a usage error.
         assert.equal(r.status, 1, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
         assert.doesNotMatch(r.stderr, /flag provided but not defined|is required/);
+    });
+
+    it("runs the readiness probe's command: not ready with a peer more than 10 blocks ahead", async () => {
+        const command = podOf(input("cometbft")).containers[0].readinessProbe.exec
+            .command as string[];
+        assert.equal(command[0], AGENT_BINARY);
+        // /status at 100, catching_up false; the peer's latest block is 110, then 111.
+        for (const [peerLatest, status, out] of [
+            [
+                110,
+                0,
+                /^ready: in sync at height 100; highest peer at 110 \(1 peer, max lag 10\)\n$/,
+            ],
+            [111, 1, /^not ready: 11 blocks behind peer d{40} \(height 111, ours 100\)\n$/],
+        ] as const) {
+            const rpc = await fakeRpc(100, peerLatest);
+            try {
+                const args = command
+                    .slice(1)
+                    .map((a) => (a.startsWith("http://127.0.0.1:") ? rpc.url : a));
+                const r = await runAgentAsync(args);
+                assert.equal(r.status, status, `exit ${r.status}\n${r.stdout}\n${r.stderr}`);
+                assert.match(status === 0 ? r.stdout : r.stderr, out);
+            } finally {
+                await new Promise((done) => rpc.server.close(done));
+            }
+        }
     });
 
     it("prepares a real cometbft home: init, overrides with peers, then a ConfigMap genesis", function () {
@@ -460,26 +494,38 @@ describe("node home: the manifest's prepare flags, run by the real agent", funct
 const blockHash = (height: number): string =>
     createHash("sha256").update(`block-${height}`).digest("hex").toUpperCase();
 
-/** A CometBFT RPC that answers /status and /commit?height=H for one chain, on 127.0.0.1. */
-async function fakeRpc(latest: number): Promise<{ url: string; server: http.Server }> {
+/**
+ * A CometBFT RPC that answers /status, /commit?height=H and /dump_consensus_state (one peer,
+ * whose latest block is `peerLatest`: it decides the next height) for one chain, on 127.0.0.1.
+ */
+async function fakeRpc(
+    latest: number,
+    peerLatest = latest,
+): Promise<{ url: string; server: http.Server }> {
     const server = http.createServer((req, res) => {
         const url = new URL(req.url ?? "/", "http://x");
         const height = Number(url.searchParams.get("height"));
+        const peer = {
+            node_address: `${"d".repeat(40)}@10.0.0.9:26656`,
+            peer_state: { round_state: { height: String(peerLatest + 1), round: 0, step: 1 } },
+        };
         const result =
             url.pathname === "/status"
                 ? { sync_info: { latest_block_height: String(latest), catching_up: false } }
-                : url.pathname === "/commit" && height >= 1 && height <= latest
-                  ? {
-                        signed_header: {
-                            header: { chain_id: "any", height: String(height) },
-                            commit: {
-                                height: String(height),
-                                block_id: { hash: blockHash(height) },
-                            },
-                        },
-                        canonical: true,
-                    }
-                  : undefined;
+                : url.pathname === "/dump_consensus_state"
+                  ? { round_state: { height: String(latest + 1) }, peers: [peer] }
+                  : url.pathname === "/commit" && height >= 1 && height <= latest
+                    ? {
+                          signed_header: {
+                              header: { chain_id: "any", height: String(height) },
+                              commit: {
+                                  height: String(height),
+                                  block_id: { hash: blockHash(height) },
+                              },
+                          },
+                          canonical: true,
+                      }
+                    : undefined;
         res.setHeader("content-type", "application/json");
         res.end(
             JSON.stringify(
