@@ -89,7 +89,8 @@ describe("e2e: dev stack lifecycle", function () {
                 {
                     statefulSets: count("kubernetes:apps/v1:StatefulSet", prefix),
                     volumes: count("kubernetes:core/v1:PersistentVolumeClaim", prefix),
-                    // A headless peer Service and the stable client Service.
+                    // A headless peer Service, the stable client Service and, with in-fleet
+                    // peers (the dev stack has nodeKeySeed), one p2p Service per pod.
                     services: count("kubernetes:core/v1:Service", prefix),
                     configMaps: count("kubernetes:core/v1:ConfigMap", prefix),
                     budgets: count("kubernetes:policy/v1:PodDisruptionBudget", prefix),
@@ -100,7 +101,7 @@ describe("e2e: dev stack lifecycle", function () {
                 {
                     statefulSets: 1,
                     volumes: g.replicas,
-                    services: 2,
+                    services: 2 + g.replicas,
                     configMaps: 1,
                     budgets: 1,
                     gates: 0,
