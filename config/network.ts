@@ -8,7 +8,7 @@ import { z } from "zod";
 import { adapterFor } from "../chains";
 import type { ChainKind } from "../chains/kinds";
 import { NODE_KEY_SEED } from "../lib/nodeKeys";
-import { DNS1123_SUBDOMAIN, booleanFlag, nonNegativeInt, positiveInt } from "./rules";
+import { DNS1123_SUBDOMAIN, booleanFlag, isObject, nonNegativeInt, positiveInt } from "./rules";
 
 /** Fixed, so a generated genesis is the same file on every run (and a restart joins it again). */
 export const DEFAULT_GENESIS_TIME = "2026-01-01T00:00:00Z";
@@ -74,9 +74,6 @@ export const placementSchema = z.strictObject({
 export const inFleetSchema = booleanFlag("inFleet").optional();
 
 type Problem = { path: (string | number)[]; input: unknown; message: string };
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-    v !== null && typeof v === "object" && !Array.isArray(v);
 
 const STRATEGIES_WITH_AN_ENTRANT = ["BlueGreen", "HardFork"];
 

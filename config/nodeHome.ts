@@ -10,7 +10,7 @@ import type { ChainKind } from "../chains/kinds";
 import type { ConfigSection } from "../chains/types";
 import type { GenesisSpec, TomlTable } from "../lib/groupSpec";
 import { generateSchema, inFleetSchema } from "./network";
-import { DNS1123_SUBDOMAIN } from "./rules";
+import { DNS1123_SUBDOMAIN, isObject } from "./rules";
 
 /** CometBFT's MaxChainIDLen is 50 (types/genesis.go); the SDK takes the same characters. */
 export const CHAIN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$/;
@@ -207,9 +207,6 @@ export const stateSyncSchema = z.strictObject({
 });
 
 type Problem = { path: (string | number)[]; input: unknown; message: string };
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-    v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * The rules on these keys that need the chain kind or several keys: which chains take them at

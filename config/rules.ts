@@ -23,6 +23,10 @@ export const IMAGE_REFERENCE =
     /^(?:(?:[a-zA-Z0-9-]+\.)*[a-zA-Z0-9-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
 const HAS_TAG_OR_DIGEST = /(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
 
+/** A plain object (not null, not an array): what the cross-key rules walk in raw input. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+
 export const dns1123Label = (what: string) =>
     z
         .string({ error: `${what} must be a string` })

@@ -29,6 +29,22 @@ export function inSync(row: NodeRow): boolean {
     );
 }
 
+/**
+ * Every node in sync and each one above the height it had when `firstSeen` first saw it (a node
+ * in sync at a height that never moves is a halted network). Records first heights as it goes:
+ * pass the same map on every poll.
+ */
+export function allInSyncAndAdvancing(
+    rows: readonly NodeRow[],
+    firstSeen: Map<string, number>,
+): boolean {
+    for (const r of rows) {
+        if (r.height !== undefined && !firstSeen.has(r.pod)) firstSeen.set(r.pod, r.height);
+    }
+    const moved = (r: NodeRow) => (r.height ?? 0) > (firstSeen.get(r.pod) ?? Infinity);
+    return rows.length > 0 && rows.every((r) => inSync(r) && moved(r));
+}
+
 export function renderNodes(rows: readonly NodeRow[]): string {
     if (rows.length === 0) {
         return "no node pods\n";

@@ -6,11 +6,10 @@
  * catching up, at least one peer) or the time is up (exit 1). `npm run dev` runs it.
  */
 import { Command } from "commander";
-import * as k8s from "@kubernetes/client-node";
 import { adapterFor } from "../chains";
-import { loadStackConfig } from "../config";
-import { readStackFile } from "../config/stackFile";
-import { NodeRow, inSync, readNodes, renderNodes } from "./nodeStatus";
+import { loadKubeConfig } from "../kube/kube";
+import { allInSyncAndAdvancing, readNodes, renderNodes } from "./nodeStatus";
+import { CliError, clusterAccess, loadStack } from "./stack";
 
 async function main(): Promise<number> {
     const program = new Command("nodes")
@@ -24,21 +23,17 @@ async function main(): Promise<number> {
     const opts = program
         .parse(process.argv)
         .opts<{ stack: string; waitInSync?: number; json?: boolean }>();
-    const config = loadStackConfig(readStackFile(`Pulumi.${opts.stack}.yaml`));
+    // As `npm run plan`: the stack file, and its cluster as index.ts reaches it.
+    const { config, flat } = loadStack({ stack: opts.stack }, process.cwd());
     const adapter = adapterFor(config.chain);
-    const kc = new k8s.KubeConfig();
-    kc.loadFromDefault();
+    const kc = loadKubeConfig(clusterAccess(process.env, flat));
     const namespace = config.namespace ?? config.network;
     const started = Date.now();
     const deadline = started + (opts.waitInSync ?? 0) * 1000;
     const first = new Map<string, number>();
     for (;;) {
         const rows = await readNodes(kc, adapter, namespace, config.network);
-        for (const r of rows)
-            if (r.height !== undefined && !first.has(r.pod)) first.set(r.pod, r.height);
-        // Advancing: a node in sync at a height that never moves is a halted network.
-        const advancing = (r: NodeRow) => (r.height ?? 0) > (first.get(r.pod) ?? Infinity);
-        const done = rows.length > 0 && rows.every((r) => inSync(r) && advancing(r));
+        const done = allInSyncAndAdvancing(rows, first);
         if (opts.waitInSync === undefined || done || Date.now() > deadline) {
             process.stdout.write(
                 opts.json ? `${JSON.stringify(rows, null, 2)}\n` : renderNodes(rows),
@@ -61,7 +56,7 @@ if (require.main === module) {
         (code) => process.exit(code),
         (err: unknown) => {
             process.stderr.write(`nodes: ${err instanceof Error ? err.message : String(err)}\n`);
-            process.exit(1);
+            process.exit(err instanceof CliError ? err.code : 1);
         },
     );
 }

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { KubeConfig } from "@kubernetes/client-node";
 import { adapterFor } from "../../chains";
 import { LABEL } from "../../lib/labels";
-import { NodeRow, inSync, readNodes } from "../../scripts/nodeStatus";
+import { NodeRow, allInSyncAndAdvancing, readNodes } from "../../scripts/nodeStatus";
 import { REAL_NODE_TAINT, requireRealNode } from "../api/harness/realNode";
 import {
     deleteNamespace,
@@ -73,11 +73,9 @@ describe("e2e: a real network (generated genesis, in-fleet peers, BlueGreen thro
     /** Every node in sync, and each one's height above what it was at `since`. */
     async function networkInSync(since: Map<string, number>): Promise<NodeRow[] | undefined> {
         const rows = await readNodes(kc, adapter, namespace, network);
-        for (const r of rows) {
-            if (r.height !== undefined && !since.has(r.pod)) since.set(r.pod, r.height);
-        }
-        const moved = (r: NodeRow) => (r.height ?? 0) > (since.get(r.pod) ?? Infinity);
-        return rows.length === 3 && rows.every((r) => inSync(r) && moved(r)) ? rows : undefined;
+        // Called on every poll, whatever the count: it records the first heights.
+        const advancing = allInSyncAndAdvancing(rows, since);
+        return rows.length === 3 && advancing ? rows : undefined;
     }
 
     before(async function () {
