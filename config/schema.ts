@@ -32,6 +32,7 @@ import {
 } from "./nodeHome";
 import { OVERRIDES_KEY } from "../lib/nodeHome";
 import { networkProblems, nodeKeySeedSchema, placementSchema, validatorSchema } from "./network";
+import { cosmosAppProblems, cosmosAppSchema } from "./cosmosApp";
 
 export const CHAINS = CHAIN_KINDS;
 export { DEFAULTS, DEFAULT_SNAPSHOT_IMAGE, UPDATE_STRATEGIES };
@@ -182,6 +183,8 @@ export const groupSchema = z.strictObject({
 export const stackSchema = z.strictObject({
     network: dns1123Label("network"),
     chain: z.enum(CHAINS, { error: `chain must be one of ${CHAINS.join(", ")}` }),
+    /** chain cosmos: the daemon, its home and its Cosmos SDK version (config/cosmosApp.ts). */
+    cosmos: cosmosAppSchema.optional(),
     namespace: dns1123Label("namespace").optional(),
     production: booleanFlag("production").default(false),
     /** The network's chain id: checked against the genesis, written to seid's client.toml. */
@@ -293,6 +296,7 @@ export function crossKeyProblems(
     const chainKind = CHAINS.find((c) => c === raw.chain);
     problems.push(...nodeHomeProblems(raw, chainKind));
     problems.push(...networkProblems(raw, chainKind));
+    problems.push(...cosmosAppProblems(raw, chainKind));
     for (const [name, group] of Object.entries(groups as Record<string, unknown>)) {
         const fields = (group ?? {}) as Record<string, unknown>;
         const files = fields.configFiles;

@@ -3,6 +3,7 @@
  * lib/ (manifests, revision, plans) reads. config/schema.ts builds the same type from its zod
  * schema and checks at compile time that the two stay equal, so lib/ never imports config/.
  */
+import type { CosmosApp } from "../chains/cosmosSdk";
 import type { SnapshotConfig } from "./snapshot";
 
 export const UPDATE_STRATEGIES = ["Rolling", "BlueGreen", "HardFork"] as const;
@@ -125,6 +126,8 @@ export interface GroupSpec {
     podDisruptionBudget?: { maxUnavailable?: number | string; minAvailable?: number | string };
     /** The network's chain id (the stack's `chainId`, copied into each group). */
     chainId?: string;
+    /** chain cosmos: the stack's `cosmos` (daemon, home, SDK version), copied into each group. */
+    cosmos?: CosmosApp;
     /** The group's genesis, or else the stack's `genesis`. */
     genesis?: GenesisSpec;
     config?: NodeConfigSpec;

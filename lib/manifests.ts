@@ -20,6 +20,7 @@ import {
     POD_INDEX_ENV,
     POD_INDEX_LABEL,
     VALIDATOR_KEY_FILE,
+    haltProofCommand,
     nodeHomeParts,
     overridesJson,
 } from "./nodeHome";
@@ -263,28 +264,41 @@ function upgradeInfoContainer(input: NodeGroupInput, image: string): Obj {
 }
 
 /**
- * The HardFork bootstrap Job of one replica: the *incumbent* image with the halt height, on the
- * entrant's own volume, so the entrant reaches the fork height with the binary that can still
- * produce those blocks. No probes: the Job's outcome is its exit code.
+ * The HardFork bootstrap Job of one replica: the *incumbent* image with the halt flag for an
+ * upgrade at `upgradeHeight` = H, on the entrant's own volume, so the entrant reaches the fork
+ * with the binary that can still produce those blocks. The node runs under `chainfleet-agent
+ * halt` (node-agent/internal/halt), which stops it once the app has committed H-1 and exits 0
+ * only when the app's committed height proves it: the node's own exit code says nothing (SDK
+ * v0.50 never exits after a halt; SIGTERM gives 0). No probes: the Job's outcome is that exit.
  */
 export function buildBootstrapJob(
     input: NodeGroupInput,
     ordinal: number,
     incumbentImage: string,
-    haltHeight: number,
+    upgradeHeight: number,
 ): Obj {
     const names = setNames(input);
     const template = buildPodTemplate(
         { ...input, image: incumbentImage, upgradeInfo: undefined },
         names,
-        haltHeight,
+        upgradeHeight,
         ordinal,
     );
     const pod = template.spec as { containers: Obj[]; volumes: Obj[] };
-    const node = { ...pod.containers[0] };
+    const node: Obj = { ...pod.containers[0] };
     delete node.startupProbe;
     delete node.readinessProbe;
     delete node.livenessProbe;
+    const proof = haltProofCommand(
+        input.adapter,
+        upgradeHeight - 1,
+        node.command as string[],
+        node.args as string[],
+    );
+    node.command = proof.command;
+    node.args = proof.args;
+    // The verdict line (heights, exit) reaches the pod's status for the bootstrap wait to quote.
+    node.terminationMessagePolicy = "FallbackToLogsOnError";
     // The Job's pods leave out the set label: no StatefulSet, Service or budget may select them.
     const podLabels = {
         ...groupLabels(input),

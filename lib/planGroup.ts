@@ -164,7 +164,7 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
     // The cohort's nodes come out of the group's own count.
     const config = { ...args.config, replicas: args.config.replicas - (cohort?.replicas ?? 0) };
     const update = config.update;
-    const adapter = adapterFor(args.chain);
+    const adapter = adapterFor(args.chain, config.cosmos);
     const identity = { network: args.network, chain: args.chain, group: args.group };
     // Only chains whose homes the agent prepares take node keys.
     const seed = adapter.nodeHome ? args.nodeKeySeed : undefined;
@@ -211,7 +211,7 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
     if (records !== "none" && upgradeHeight !== undefined) {
         const image = settled ? undefined : bootstrapImage(args, problems);
         for (let ordinal = 0; ordinal < config.replicas; ordinal++) {
-            // The incumbent commits H-1 and stops; the new binary executes H.
+            // The incumbent commits H-1 and stops (proven by the agent); the new binary executes H.
             const haltAfterHeight = upgradeHeight - 1;
             bootstraps.push({
                 resourceName: `${name}-bootstrap-${ordinal}`,
@@ -219,8 +219,9 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
                 pvcName: setNames(input).pvc(ordinal),
                 upgradeHeight,
                 haltAfterHeight,
-                job: image ? buildBootstrapJob(input, ordinal, image, haltAfterHeight) : undefined,
-                haltExitCodes: [...adapter.haltExitCodes],
+                job: image ? buildBootstrapJob(input, ordinal, image, upgradeHeight) : undefined,
+                // Only the agent's 0 is a halt: it has checked the app's committed height.
+                haltExitCodes: [],
                 deadlineSeconds: update.timeouts.bootstrapSeconds,
                 settled,
             });

@@ -106,7 +106,7 @@ const cases: Case[] = [
         rule: "chain is known",
         path: "chain",
         value: "ethereum",
-        message: /one of sei, cometbft, avalanche/,
+        message: /one of sei, cometbft, cosmos, avalanche/,
     },
     {
         rule: "namespace is a DNS label",
@@ -967,6 +967,55 @@ const cases: Case[] = [
         value: { nodeSelector: { pool: 3 } },
         at: "groups.rpc.placement.nodeSelector.pool",
         message: /nodeSelector values must be strings/,
+    },
+    {
+        rule: "chain cosmos needs its daemon",
+        path: "chain",
+        value: "cosmos",
+        at: "cosmos",
+        message:
+            /chain cosmos needs the daemon it runs: cosmos: \{daemon: gaiad, sdkVersion: v0\.50\.13\}/,
+    },
+    {
+        rule: "cosmos is for chain cosmos only",
+        path: "cosmos",
+        value: { daemon: "gaiad" },
+        at: "cosmos",
+        message: /cosmos applies to chain cosmos only; the sei adapter knows its own daemon/,
+    },
+    {
+        rule: "cosmos.daemon is a command or an absolute path",
+        path: "cosmos",
+        value: { daemon: "gaiad start" },
+        also: { chain: "cosmos" },
+        at: "cosmos.daemon",
+        message:
+            /daemon must be the daemon's name in the image's PATH \(e\.g\. gaiad\) or an absolute path/,
+    },
+    {
+        rule: "cosmos.home is an absolute directory",
+        path: "cosmos",
+        value: { daemon: "gaiad", home: "/data/../etc" },
+        also: { chain: "cosmos" },
+        at: "cosmos.home",
+        message: /home must be an absolute directory other than \//,
+    },
+    {
+        rule: "cosmos.sdkVersion has its patch version",
+        path: "cosmos",
+        value: { daemon: "gaiad", sdkVersion: "v0.50" },
+        also: { chain: "cosmos" },
+        at: "cosmos.sdkVersion",
+        message: /with its patch version.*--halt-height changed meaning in v0\.50\.10/,
+    },
+    {
+        rule: "cosmos.sdkVersion is a released SDK line",
+        path: "cosmos",
+        value: { daemon: "gaiad", sdkVersion: "v0.49.1" },
+        also: { chain: "cosmos" },
+        at: "cosmos.sdkVersion",
+        message:
+            /v0\.49 is not a Cosmos SDK release line chainfleet knows \(v0\.45, v0\.46, v0\.47, v0\.50, v0\.53, or newer\)/,
     },
     {
         rule: "overrides.json is chainfleet's",
