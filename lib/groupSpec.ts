@@ -23,8 +23,18 @@ export interface GateSpec {
     minPeers: number;
 }
 
+/**
+ * Where an entrant's volumes start (BlueGreen, HardFork): a restored `snapshot`, a clone of the
+ * incumbent's volume (`cloneIncumbent`: a PVC dataSource, which CSI drivers with cloning and the
+ * local cluster's provisioner serve), or empty (`genesis`: the node replays the chain from its
+ * genesis, which a HardFork bootstrap can only finish when one binary can replay all of it).
+ */
+export const ENTRANT_VOLUMES = ["snapshot", "cloneIncumbent", "genesis"] as const;
+export type EntrantVolumes = (typeof ENTRANT_VOLUMES)[number];
+
 export interface UpdateSpec {
     strategy: UpdateStrategy;
+    entrantVolumes?: EntrantVolumes;
     /** HardFork: the upgrade height H, the first height the new binary executes. */
     haltHeight?: number;
     upgradeName?: string;

@@ -13,7 +13,13 @@ import {
 } from "./podSecurity";
 import { DEFAULT_SNAPSHOT_IMAGE, buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
-import { DATA_VOLUME, GroupNames, groupNames, validatorKeySecretName } from "./names";
+import {
+    DATA_VOLUME,
+    GroupNames,
+    groupNames,
+    setObjectNames,
+    validatorKeySecretName,
+} from "./names";
 import {
     NodeKeyParts,
     OVERRIDES_KEY,
@@ -41,6 +47,11 @@ type Obj = Record<string, unknown>;
 
 export interface NodeGroupInput extends GroupIdentity {
     namespace: string;
+    /**
+     * `entrantVolumes: cloneIncumbent`: the entrant's volumes are created as clones of this set's
+     * (a PVC dataSource). Only at creation: the PVCs ignore later changes to it.
+     */
+    cloneVolumesOf?: { set: string; replicas: number };
     revision: string;
     /**
      * True for a set that lives beside other revisions during an upgrade (BlueGreen, HardFork):
@@ -398,9 +409,22 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
           }))
         : [];
 
+    const clone = input.cloneVolumesOf;
     const pvcs = Array.from({ length: input.config.replicas }, (_, ordinal) => ({
         metadata: metadata(names.pvc(ordinal), input, skipAwait),
-        spec: claimSpec(input.config),
+        spec: {
+            ...claimSpec(input.config),
+            // A clone of the incumbent's volume with the same ordinal (or a lower one, when the
+            // entrant has more replicas): the entrant starts at the incumbent's height.
+            ...(clone
+                ? {
+                      dataSource: {
+                          kind: "PersistentVolumeClaim",
+                          name: setObjectNames(clone.set).pvc(ordinal % clone.replicas),
+                      },
+                  }
+                : {}),
+        },
     }));
 
     const statefulSet = {

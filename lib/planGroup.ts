@@ -178,6 +178,13 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
         namespace: args.namespace,
         revision,
         pinRevision: upgrade.pinRevision,
+        // Only while an incumbent is being replaced: a settled set's PVCs ignore the field.
+        cloneVolumesOf:
+            update.entrantVolumes === "cloneIncumbent" &&
+            upgrade.incumbent !== undefined &&
+            (upgrade.kind === "blueGreen" || upgrade.kind === "hardFork")
+                ? { set: upgrade.incumbent.set, replicas: upgrade.incumbent.replicas ?? 1 }
+                : undefined,
         config,
         adapter,
         snapshotImage: args.snapshotImage,

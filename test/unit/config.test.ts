@@ -168,6 +168,35 @@ const cases: Case[] = [
         message: /Rolling, BlueGreen, HardFork/,
     },
     {
+        rule: "a HardFork says where its entrant volumes start",
+        path: "groups.rpc.update",
+        value: { strategy: "HardFork", haltHeight: 100 },
+        at: "groups.rpc.update.entrantVolumes",
+        message:
+            /must reach the upgrade height with the old binary: set entrantVolumes: cloneIncumbent.*configure the group's snapshot.*entrantVolumes: genesis/,
+    },
+    {
+        rule: "entrantVolumes snapshot needs a snapshot",
+        path: "groups.rpc.update",
+        value: { strategy: "BlueGreen", entrantVolumes: "snapshot" },
+        at: "groups.rpc.update.entrantVolumes",
+        message: /entrantVolumes snapshot needs the group's snapshot/,
+    },
+    {
+        rule: "entrantVolumes is for groups with entrants",
+        path: "groups.rpc.update",
+        value: { strategy: "Rolling", entrantVolumes: "cloneIncumbent" },
+        at: "groups.rpc.update.entrantVolumes",
+        message: /applies to BlueGreen and HardFork: a Rolling group has no entrants/,
+    },
+    {
+        rule: "entrantVolumes known",
+        path: "groups.rpc.update",
+        value: { strategy: "BlueGreen", entrantVolumes: "copy" },
+        at: "groups.rpc.update.entrantVolumes",
+        message: /entrantVolumes must be one of snapshot, cloneIncumbent, genesis/,
+    },
+    {
         rule: "HardFork needs haltHeight",
         path: "groups.rpc.update",
         value: { strategy: "HardFork" },
@@ -177,7 +206,7 @@ const cases: Case[] = [
     {
         rule: "haltHeight >= 2",
         path: "groups.rpc.update",
-        value: { strategy: "HardFork", haltHeight: 0 },
+        value: { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 0 },
         at: "groups.rpc.update.haltHeight",
         message: /at least 2/,
     },
@@ -185,7 +214,7 @@ const cases: Case[] = [
         // The bootstrap halts after H-1, and block 0 is no block: refused here, not at preview.
         rule: "haltHeight 1 leaves the bootstrap no block to halt after",
         path: "groups.rpc.update",
-        value: { strategy: "HardFork", haltHeight: 1 },
+        value: { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 1 },
         at: "groups.rpc.update.haltHeight",
         message: /at least 2: the bootstrap halts the incumbent after block haltHeight - 1/,
     },
@@ -566,7 +595,7 @@ const cases: Case[] = [
                 replicas: 1,
                 image: "avaplatform/avalanchego:v1.13.5",
                 storage: { size: "1Ti" },
-                update: { strategy: "HardFork", haltHeight: 10 },
+                update: { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 10 },
             },
         },
         at: "groups.hf.update.strategy",
@@ -886,7 +915,12 @@ const cases: Case[] = [
         value: { keySecret: "rpc-key" },
         also: {
             "groups.rpc.replicas": 1,
-            "groups.rpc.update": { strategy: "HardFork", haltHeight: 100, upgradeName: "v2" },
+            "groups.rpc.update": {
+                strategy: "HardFork",
+                entrantVolumes: "genesis",
+                haltHeight: 100,
+                upgradeName: "v2",
+            },
         },
         at: "groups.rpc.update.strategy",
         message: /a signing group cannot use HardFork/,

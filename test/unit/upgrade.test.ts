@@ -126,7 +126,12 @@ describe("NodeDeployment upgrade plans under mocks", () => {
             };
             const resources = await declare(
                 "cosmos",
-                { strategy: "HardFork", haltHeight: 1000, upgradeName: "v047-to-v050" },
+                {
+                    strategy: "HardFork",
+                    entrantVolumes: "genesis",
+                    haltHeight: 1000,
+                    upgradeName: "v047-to-v050",
+                },
                 incumbent,
                 { image: "chainfleet/testchain:0.50-v2" },
                 { cosmos: { daemon: "testchaind", sdkVersion } },
@@ -177,7 +182,12 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         };
         const resources = await declare(
             "sei",
-            { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" },
+            {
+                strategy: "HardFork",
+                entrantVolumes: "genesis",
+                haltHeight: 1000,
+                upgradeName: "v6.1.0",
+            },
             incumbent,
         );
         const [entrant] = statefulSets(resources);
@@ -267,8 +277,14 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         },
         {
             strategy: "HardFork",
+            entrantVolumes: "genesis",
             chain: "sei",
-            update: { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" },
+            update: {
+                strategy: "HardFork",
+                entrantVolumes: "genesis",
+                haltHeight: 1000,
+                upgradeName: "v6.1.0",
+            },
             kinds: ["Bootstrap", "HeightGate", "TrafficSwitch"],
         },
     ] as const) {
@@ -435,7 +451,7 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         await assert.rejects(
             declare(
                 "sei",
-                { strategy: "HardFork", haltHeight: 1000 },
+                { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 1000 },
                 { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" },
             ),
             /set update.bootstrapImage/,
