@@ -1,0 +1,290 @@
+/**
+ * A real hard fork (issue 13): a Cosmos SDK chain of our own (tools/testchain) upgraded by
+ * governance, and a chainfleet rpc group carried across it by `pulumi up` with strategy HardFork.
+ * Everything the fleet runs is real: the bootstrap Jobs run the old binary on the entrants' own
+ * volumes under `chainfleet-agent halt`, which stops them at app height H-1 and proves it from
+ * application.db; the entrants then start the new binary with upgrade-info.json and apply the
+ * upgrade when the validator's operator has upgraded it. The validator is a host process
+ * (test/e2e/harness/testchain.ts says why).
+ *
+ * Two SDK lines: v0.47 → v0.50 (the old binary commits the halt-height block: --halt-height H-1)
+ * and v0.50 → v0.50 (from v0.50.10 only the blocks below it: --halt-height H, and the node never
+ * exits). The v0.50 run starts its entrants from clones of the incumbent's volumes.
+ */
+import * as assert from "node:assert/strict";
+import { KubeConfig } from "@kubernetes/client-node";
+import { adapterFor } from "../../chains";
+import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
+import { LABEL } from "../../lib/labels";
+import { REAL_NODE_TAINT, requireRealNode } from "../api/harness/realNode";
+import {
+    deleteNamespace,
+    kube,
+    requireCluster,
+    selectorOf,
+    statefulSets,
+    waitForReadyPods,
+    waitUntil,
+} from "./harness/cluster";
+import { outputs, pinnedSet, uniqueSuffix } from "./harness/fleet";
+import { E2eStack } from "./harness/pulumi";
+import { installFailureReport, step } from "./harness/report";
+import {
+    HostValidator,
+    TESTCHAIN_IMAGES,
+    TestchainBinary,
+    UPGRADE_NAME,
+} from "./harness/testchain";
+
+interface Line {
+    name: string;
+    v1: TestchainBinary;
+    sdkVersion: string;
+    /** The halt flag the bootstrap must pass for an upgrade at H. */
+    haltFlag: (h: number) => number;
+    entrantVolumes: "genesis" | "cloneIncumbent";
+    base: number;
+}
+
+const LINES: Line[] = [
+    {
+        name: "SDK v0.47.17 → v0.50.15 (--halt-height H-1; entrants from genesis)",
+        v1: "047-v1",
+        sdkVersion: "v0.47.17",
+        haltFlag: (h) => h - 1,
+        entrantVolumes: "genesis",
+        base: 36300,
+    },
+    {
+        name: "SDK v0.50.15 → v0.50.15 (--halt-height H, no exit; entrants cloned from the incumbent)",
+        v1: "050-v1",
+        sdkVersion: "v0.50.15",
+        haltFlag: (h) => h,
+        entrantVolumes: "cloneIncumbent",
+        base: 36400,
+    },
+];
+
+/** Blocks between proposing the upgrade and its height: voting (10 s) and the fleet's up. */
+const UPGRADE_DISTANCE = 40;
+
+for (const line of LINES) {
+    describe(`e2e: a real hard fork, ${line.name}`, function () {
+        const id = uniqueSuffix();
+        const network = `hf-${id}`;
+        const namespace = `e2e-hf-${id}`;
+        const chainId = `hf-${line.v1}-${id}`;
+        const adapter = adapterFor("cosmos", { daemon: "testchaind" });
+        let stack: E2eStack | undefined;
+        let validator: HostValidator | undefined;
+        let kc: KubeConfig;
+
+        installFailureReport({ stack: () => stack, namespace: () => namespace });
+
+        const config = (image: string, update: Record<string, unknown>) => ({
+            network,
+            namespace,
+            chain: "cosmos",
+            chainId,
+            cosmos: { daemon: "testchaind", home: "/testchaind", sdkVersion: line.sdkVersion },
+            placement: {
+                nodeSelector: { type: "real" },
+                tolerations: [{ key: REAL_NODE_TAINT, operator: "Exists", effect: "NoSchedule" }],
+            },
+            groups: {
+                rpc: {
+                    replicas: 1,
+                    image,
+                    storage: { size: "1Gi" },
+                    resources: { requests: { cpu: "10m", memory: "64Mi" } },
+                    genesis: { url: validator!.genesisUrl, sha256: validator!.genesisSha256 },
+                    peers: { persistentPeers: [validator!.peer] },
+                    // Pods dial the validator on a private address (the cluster bridge).
+                    config: { configToml: { p2p: { addr_book_strict: false } } },
+                    update,
+                },
+            },
+        });
+
+        /** JSON-RPC of a pod, through the API server's pod proxy. */
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any
+        async function podRpc(pod: string, path: string): Promise<any> {
+            const server = kc.getCurrentCluster()!.server;
+            return fetchJson(podProxyUrl(server, namespace, pod, 26657, path), {
+                kubeConfig: kc,
+                timeoutMs: 5000,
+            });
+        }
+
+        before(async function () {
+            await requireCluster();
+            await requireRealNode(this);
+            kc = new KubeConfig();
+            kc.loadFromDefault();
+            validator = new HostValidator({ chainId, v1: line.v1, base: line.base });
+            validator.init();
+            await validator.serveGenesis();
+            validator.start(line.v1);
+            await validator.waitHeight(2, 60_000);
+            stack = new E2eStack({ label: `realfork-${line.v1}` });
+            stack.writeConfig(
+                config(TESTCHAIN_IMAGES[line.v1], { strategy: "BlueGreen", caughtUpTolerance: 5 }),
+            );
+            await stack.init();
+        });
+
+        after(async function () {
+            await deleteNamespace(namespace);
+            await stack?.dispose();
+            await validator?.dispose();
+        });
+
+        it("pulumi up with HardFork: bootstraps prove H-1, entrants apply the upgrade, the switch happens, the next up is a no-op", async function () {
+            const t0 = Date.now();
+            const secs = () => `${((Date.now() - t0) / 1000).toFixed(0)}s`;
+            await step("up v1: the rpc group follows the validator", async () => {
+                await stack!.up();
+                const before = pinnedSet(network, "rpc", (await outputs(stack!)).revisions.rpc);
+                await waitForReadyPods(namespace, selectorOf(before.selector), 1, 180_000);
+            });
+            const incumbent = pinnedSet(network, "rpc", (await outputs(stack!)).revisions.rpc);
+            const h = (await validator!.height()) + UPGRADE_DISTANCE;
+            await step(`governance schedules ${UPGRADE_NAME} at ${h}`, () =>
+                validator!.scheduleUpgrade(h),
+            );
+            // The bootstrap pod's first verdict line (where its volume started) and its halt flag.
+            let startedAt: string | undefined;
+            let haltFlag: string | undefined;
+            let watching = true;
+            const watchBootstrap = (async () => {
+                while (watching && startedAt === undefined) {
+                    const pods = await kube().core.listNamespacedPod({
+                        namespace,
+                        labelSelector: `${LABEL.component}=bootstrap`,
+                    });
+                    for (const p of pods.items) {
+                        const args = p.spec?.containers[0].args ?? [];
+                        const i = args.indexOf("--halt-height");
+                        if (i >= 0) haltFlag = args[i + 1];
+                        try {
+                            const log = String(
+                                await kube().core.readNamespacedPodLog({
+                                    namespace,
+                                    name: p.metadata!.name!,
+                                    container: "node",
+                                }),
+                            );
+                            startedAt =
+                                /halt: the app is at \d+[^\n]*|halt: the app already committed[^\n]*/.exec(
+                                    log,
+                                )?.[0] ?? startedAt;
+                        } catch {
+                            // not started yet
+                        }
+                    }
+                    await new Promise((r) => setTimeout(r, 1000));
+                }
+            })();
+            // The operator's part: when the old binary stops at H, restart it on the new one.
+            const operator = (async () => {
+                await validator!.waitForUpgradeHalt(600_000);
+                const rc = await validator!.stop();
+                console.log(
+                    `      ${secs()}: validator halted at ${h} (UPGRADE NEEDED), stopped rc ${rc}; restarting on 050-v2`,
+                );
+                validator!.start("050-v2");
+            })();
+            stack!.writeConfig(
+                config(TESTCHAIN_IMAGES["050-v2"], {
+                    strategy: "HardFork",
+                    entrantVolumes: line.entrantVolumes,
+                    haltHeight: h,
+                    upgradeName: UPGRADE_NAME,
+                    timeouts: { bootstrapSeconds: 600, gateSeconds: 600, switchSeconds: 120 },
+                }),
+            );
+            const up = await step("up v2 with HardFork at H", () => stack!.up());
+            watching = false;
+            await watchBootstrap;
+            await operator;
+            console.log(
+                `      ${secs()}: up done; bootstrap ran --halt-height ${haltFlag}: ${startedAt ?? "(no log seen)"}`,
+            );
+            assert.equal(haltFlag, String(line.haltFlag(h)), `the ${line.sdkVersion} halt flag`);
+            assert.match(
+                up.output,
+                new RegExp(`rpc: hard fork from ${incumbent.names.statefulSet}`),
+            );
+
+            const entrant = pinnedSet(network, "rpc", (await outputs(stack!)).revisions.rpc);
+            assert.notEqual(entrant.names.statefulSet, incumbent.names.statefulSet);
+            await step(
+                "the entrant runs v2, applied the upgrade at H, and agrees with the validator",
+                async () => {
+                    const [pod] = await waitForReadyPods(
+                        namespace,
+                        selectorOf(entrant.selector),
+                        1,
+                        180_000,
+                    );
+                    assert.equal(pod.spec?.containers[0].image, TESTCHAIN_IMAGES["050-v2"]);
+                    const name = pod.metadata!.name!;
+                    await validator!.waitHeight(h + 3, 180_000);
+                    await waitUntil(
+                        "the entrant past H+2",
+                        async () => {
+                            const s = adapter.parseStatus(await podRpc(name, "/status"));
+                            return s.height >= h + 3 && !s.catchingUp;
+                        },
+                        { timeoutMs: 180_000, intervalMs: 2000 },
+                    );
+                    // AppliedPlan{name}: QueryAppliedPlanResponse{int64 height = 1}, base64.
+                    const nameHex = Buffer.from(UPGRADE_NAME).toString("hex");
+                    const data = `0x0a${UPGRADE_NAME.length.toString(16).padStart(2, "0")}${nameHex}`;
+                    const applied = await podRpc(
+                        name,
+                        `/abci_query?path=%22/cosmos.upgrade.v1beta1.Query/AppliedPlan%22&data=${data}`,
+                    );
+                    const value = Buffer.from(applied.result.response.value ?? "", "base64");
+                    assert.equal(value[0], 0x08, `AppliedPlan answer ${JSON.stringify(applied)}`);
+                    let height = 0;
+                    for (let i = 1, shift = 0; i < value.length; i++, shift += 7) {
+                        height += (value[i] & 0x7f) * 2 ** shift;
+                        if (value[i] < 0x80) break;
+                    }
+                    assert.equal(height, h, "applied_plan is H");
+                    const entrantCommit = await podRpc(name, `/commit?height=${h + 2}`);
+                    const validatorCommit = await validator!.rpcJson(`/commit?height=${h + 2}`);
+                    assert.equal(
+                        entrantCommit.result.signed_header.header.app_hash,
+                        validatorCommit.result.signed_header.header.app_hash,
+                        "the same app hash at H+2",
+                    );
+                },
+            );
+            await step(
+                "the stable Service selects the entrant; the incumbent set is gone",
+                async () => {
+                    const svc = await kube().core.readNamespacedService({ namespace, name: "rpc" });
+                    assert.deepEqual(svc.spec?.selector, entrant.selector);
+                    const names = (await statefulSets(namespace)).map((s) => s.metadata?.name);
+                    assert.deepEqual(names, [entrant.names.statefulSet]);
+                },
+            );
+            if (line.entrantVolumes === "cloneIncumbent") {
+                // A volume from genesis says "the app is at 0"; a clone starts where the incumbent was.
+                const from = Number(/the app is at (\d+)/.exec(startedAt ?? "")?.[1] ?? NaN);
+                assert.ok(
+                    from > 1 || /already committed/.test(startedAt ?? ""),
+                    `bootstrap started at ${startedAt}`,
+                );
+                console.log(
+                    `      cloned volume: the bootstrap replayed ${Number.isNaN(from) ? 0 : h - 1 - from} of ${h - 1} blocks`,
+                );
+            }
+            await step("the next up changes nothing", () =>
+                stack!.preview(["--expect-no-changes"]),
+            );
+        });
+    });
+}
