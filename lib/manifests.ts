@@ -23,6 +23,7 @@ import {
 import {
     NodeKeyParts,
     OVERRIDES_KEY,
+    HOME_OWNER_ENV,
     POD_INDEX_ENV,
     POD_INDEX_LABEL,
     VALIDATOR_KEY_FILE,
@@ -159,6 +160,16 @@ export function buildPodTemplate(
         { name: "CHAINFLEET_NETWORK", value: input.network },
         { name: "CHAINFLEET_PEER_SERVICE", value: names.peerService },
         ...(keys.nodeKeySecret ? [{ name: POD_INDEX_ENV, ...podIndex }] : []),
+        ...(adapter.nodeHome
+            ? [
+                  ordinal !== undefined
+                      ? { name: HOME_OWNER_ENV, value: names.pod(ordinal) }
+                      : {
+                            name: HOME_OWNER_ENV,
+                            valueFrom: { fieldRef: { fieldPath: "metadata.name" } },
+                        },
+              ]
+            : []),
     ];
     const image = input.image ?? config.image;
     const restore = snapshotRestore(input, names);

@@ -22,7 +22,7 @@ import { restrictedContainerSecurityContext } from "./podSecurity";
  * node that has the old tag would run the old agent, and the tag is part of every revision, so
  * a bump restarts the nodes onto the new agent.
  */
-export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.5.0";
+export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.5.1";
 /** Where the agent's image holds the binary. */
 export const AGENT_IMAGE_BINARY = "/usr/local/bin/chainfleet-agent";
 /** The emptyDir the agent is installed into, shared by the prepare step and the node container. */
@@ -40,6 +40,11 @@ export const NODE_KEYS_VOLUME = "node-keys";
 export const NODE_KEYS_DIR = "/chainfleet/node-keys";
 /** The pod's ordinal: the StatefulSet controller's pod-index label, or a Job's own ordinal. */
 export const POD_INDEX_ENV = "CHAINFLEET_POD_INDEX";
+/**
+ * The pod a home belongs to (`prepare --owner`): the set's pod, or for a bootstrap Job the set's
+ * pod of its ordinal. A home found prepared for another (a cloned volume) gets a fresh node key.
+ */
+export const HOME_OWNER_ENV = "CHAINFLEET_HOME_OWNER";
 export const POD_INDEX_LABEL = "apps.kubernetes.io/pod-index";
 /** A signing group's priv_validator_key.json (from its Secret), for the prepare step only. */
 export const VALIDATOR_KEY_VOLUME = "validator-key";
@@ -124,6 +129,7 @@ export function prepareArgs(
     if (home.binary !== undefined) {
         args.push("--binary", home.binary);
     }
+    args.push("--owner", `$(${HOME_OWNER_ENV})`);
     if (config.chainId !== undefined) {
         args.push("--chain-id", config.chainId);
     }

@@ -194,6 +194,7 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	genFile := fs.String("genesis-file", "", "a local genesis file (e.g. from a ConfigMap) instead of --genesis-url")
 	overrides := fs.String("overrides", "", `JSON file {"configToml":{...},"appToml":{...},"clientToml":{...}}`)
 	nodeKey := fs.String("node-key", "", "node_key.json to copy to config/ on every start")
+	owner := fs.String("owner", "", "the pod this home belongs to; a home prepared for another (a cloned volume) gets a fresh node key unless --node-key gives one")
 	valKey := fs.String("validator-key", "", "priv_validator_key.json to copy to config/ on every start")
 	upgrade := fs.String("upgrade-info", "", `planned upgrade for data/upgrade-info.json, e.g. '{"name":"v2","height":1000}'`)
 	dlTimeout := fs.Duration("download-timeout", 30*time.Minute, "limit for the genesis download")
@@ -233,7 +234,7 @@ func runPrepare(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	o := prepare.Options{
 		Chain: *chain, Home: absHome, Binary: *binary, Moniker: *moniker, ChainID: *chainID,
-		OverridesFile: *overrides, NodeKeyFile: *nodeKey, ValidatorKeyFile: *valKey,
+		OverridesFile: *overrides, NodeKeyFile: *nodeKey, ValidatorKeyFile: *valKey, Owner: *owner,
 		InitTimeout: *initTimeout, PeerWait: *peerWait, Out: stdout,
 	}
 	src, err := genesisSource(*genURL, *genSHA, *genFile)

@@ -7,8 +7,10 @@
 #
 # Usage: scripts/tools.sh [--force] [piece...]     (npm run tools)
 #   pieces: etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs
-#           pulumi-kubernetes cometbft coredns testchain (default: all, in that order: the
-#           cluster first, then Pulumi; the test chain last, as the longest cold build)
+#           pulumi-kubernetes cometbft coredns (the default, in that order: the cluster first,
+#           then Pulumi), and testchain, only when named: the e2e tier's hard-fork chain, the
+#           longest cold build (12 min per SDK line on 2 cores), which `npm run dev` never needs;
+#           scripts/test.sh builds it in the background while the other tiers run
 #   --force rebuilds the named pieces even when cached.
 #
 # Each piece is built once into ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<piece>-<version>/
@@ -27,7 +29,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/env.sh
 . "$ROOT/scripts/env.sh"
 
-ALL_PIECES=(etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs pulumi-kubernetes cometbft coredns testchain)
+ALL_PIECES=(etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs pulumi-kubernetes cometbft coredns)
 
 # Go settings for reproducible, readonly builds: the wrappers' committed go.sum is the
 # source of truth (no sumdb look-ups, no go.mod edits). Parallelism is Go's default

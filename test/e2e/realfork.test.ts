@@ -12,6 +12,7 @@
  * exits). The v0.50 run starts its entrants from clones of the incumbent's volumes.
  */
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { KubeConfig } from "@kubernetes/client-node";
 import { adapterFor } from "../../chains";
 import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
@@ -284,6 +285,87 @@ for (const line of LINES) {
             }
             await step("the next up changes nothing", () =>
                 stack!.preview(["--expect-no-changes"]),
+            );
+        });
+
+        if (line.v1 !== "047-v1") return;
+        it("a bootstrap whose node is killed below H-1 fails the up with the heights; the incumbent keeps serving", async function () {
+            const serving = pinnedSet(network, "rpc", (await outputs(stack!)).revisions.rpc);
+            const [servingPod] = await waitForReadyPods(namespace, selectorOf(serving.selector), 1);
+            const far = (await validator!.height()) + 1000;
+            // A new image makes an entrant; its bootstrap runs the serving image to far-1.
+            stack!.writeConfig(
+                config(TESTCHAIN_IMAGES["050-v1"], {
+                    strategy: "HardFork",
+                    entrantVolumes: "genesis",
+                    haltHeight: far,
+                    upgradeName: UPGRADE_NAME,
+                    timeouts: { bootstrapSeconds: 300, gateSeconds: 120, switchSeconds: 60 },
+                }),
+            );
+            const running = stack!.startUp([], { allowFailure: true });
+            const pod = await waitUntil(
+                "the bootstrap's node to run",
+                async () => {
+                    const pods = await kube().core.listNamespacedPod({
+                        namespace,
+                        labelSelector: `${LABEL.component}=bootstrap`,
+                    });
+                    for (const p of pods.items) {
+                        const log = await kube()
+                            .core.readNamespacedPodLog({
+                                namespace,
+                                name: p.metadata!.name!,
+                                container: "node",
+                            })
+                            .catch(() => "");
+                        if (/running the node to/.test(String(log))) return p.metadata!.name!;
+                    }
+                    return undefined;
+                },
+                { timeoutMs: 180_000, intervalMs: 1000 },
+            );
+            await new Promise((r) => setTimeout(r, 8000)); // a few blocks synced
+            // SIGKILL the node, not the pod: the agent outlives it and reports what it finds.
+            execFileSync("kubectl", [
+                "exec",
+                "-n",
+                namespace,
+                pod,
+                "-c",
+                "node",
+                "--",
+                "pkill",
+                "-KILL",
+                "testchaind",
+            ]);
+            const up = await running.result;
+            assert.notEqual(up.code, 0, "the up fails");
+            assert.match(
+                up.output,
+                /app committed height \d+ \(read from data\/application\.db\), needed \d+/,
+            );
+            assert.match(up.output, /node killed by killed/);
+            console.log(
+                `      failed up says: ${/app committed height[^\n;]*/.exec(up.output)?.[0]}`,
+            );
+            const svc = await kube().core.readNamespacedService({ namespace, name: "rpc" });
+            assert.deepEqual(
+                svc.spec?.selector,
+                serving.selector,
+                "the stable Service is untouched",
+            );
+            const still = await kube().core.readNamespacedPod({
+                namespace,
+                name: servingPod.metadata!.name!,
+            });
+            assert.equal(
+                still.metadata?.uid,
+                servingPod.metadata?.uid,
+                "the serving pod kept running",
+            );
+            assert.ok(
+                still.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
             );
         });
     });

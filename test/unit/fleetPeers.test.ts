@@ -218,6 +218,8 @@ describe("fleet peers and keys", () => {
             "cometbft",
             "--home",
             "/cometbft",
+            "--owner",
+            "$(CHAINFLEET_HOME_OWNER)",
         ]);
         const seeded = plansOf({ ...config, nodeKeySeed: SEED });
         assert.notEqual(

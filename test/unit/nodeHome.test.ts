@@ -79,7 +79,15 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
         const prepare = init(pod, "prepare");
         assert.equal(prepare.image, IMAGES.cometbft, "the chain's own image runs its init");
         assert.deepEqual(prepare.command, [AGENT_BINARY]);
-        assert.deepEqual(prepare.args, ["prepare", "--chain", "cometbft", "--home", "/cometbft"]);
+        assert.deepEqual(prepare.args, [
+            "prepare",
+            "--chain",
+            "cometbft",
+            "--home",
+            "/cometbft",
+            "--owner",
+            "$(CHAINFLEET_HOME_OWNER)",
+        ]);
         assert.equal(
             prepare.terminationMessagePolicy,
             "FallbackToLogsOnError",
@@ -169,6 +177,8 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
             "sei",
             "--home",
             "/sei",
+            "--owner",
+            "$(CHAINFLEET_HOME_OWNER)",
             "--chain-id",
             "atlantic-2",
             "--genesis-url",
@@ -202,6 +212,8 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
             "cometbft",
             "--home",
             "/cometbft",
+            "--owner",
+            "$(CHAINFLEET_HOME_OWNER)",
             "--state-sync-rpc",
             "https://rpc-1.example.org,http://10.0.0.2:26657",
             "--state-sync-trust-period",
@@ -226,7 +238,7 @@ describe("node home: the agent in the pod (lib/nodeHome.ts)", () => {
         const i = input("cometbft", { genesis: { configMap: "dev-genesis", key: "g.json" } });
         const pod = podOf(i);
         const prepare = init(pod, "prepare");
-        assert.deepEqual(prepare.args.slice(5), ["--genesis-file", GENESIS_FILE]);
+        assert.deepEqual(prepare.args.slice(7), ["--genesis-file", GENESIS_FILE]);
         assert.ok(
             prepare.volumeMounts.some(
                 (m: Obj) => m.name === "genesis" && m.mountPath === path.dirname(GENESIS_FILE),

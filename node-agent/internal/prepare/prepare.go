@@ -46,14 +46,18 @@ type UpgradeInfo struct {
 
 // Options are prepare's inputs; main.go fills them from flags and has checked them.
 type Options struct {
-	Chain            string
-	Home             string
-	Binary           string
-	Moniker          string
-	ChainID          string
-	Genesis          *genesis.Source // nil: keep the genesis the chain's init wrote
-	OverridesFile    string
-	NodeKeyFile      string
+	Chain         string
+	Home          string
+	Binary        string
+	Moniker       string
+	ChainID       string
+	Genesis       *genesis.Source // nil: keep the genesis the chain's init wrote
+	OverridesFile string
+	NodeKeyFile   string
+	// Owner names the pod this home belongs to (config/chainfleet-owner). A home prepared for
+	// another owner is a copy (a cloned volume): without NodeKeyFile it gets a fresh node key,
+	// since two nodes with one node ID refuse each other and a peer drops one of them.
+	Owner            string
 	ValidatorKeyFile string
 	UpgradeInfo      *UpgradeInfo
 	HTTPClient       *http.Client
@@ -194,6 +198,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := r.applyOverrides(trust); err != nil {
 		return err
 	}
+	if err := r.homeOwner(); err != nil {
+		return err
+	}
 	if err := r.writeKeys(); err != nil {
 		return err
 	}
@@ -207,6 +214,40 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	return r.waitForPeers(ctx)
+}
+
+// ownerFile records which pod a home was prepared for (Options.Owner).
+const ownerFile = "chainfleet-owner"
+
+// homeOwner gives a copied home its own node key, then records this owner. A home without the
+// file (new, or prepared by an agent before 0.5.1, chainfleet/node-agent:0.5.1) is taken as this owner's: init just wrote its
+// key, or it has been this node's all along.
+func (r *runner) homeOwner() error {
+	if r.Owner == "" {
+		return nil
+	}
+	path := filepath.Join(r.configDir, ownerFile)
+	prev, err := os.ReadFile(path)
+	switch {
+	case err == nil && strings.TrimSpace(string(prev)) != r.Owner && r.NodeKeyFile == "":
+		key, err := nodekey.Generate(nil)
+		if err != nil {
+			return err
+		}
+		if err := fsutil.WriteFileAtomic(filepath.Join(r.configDir, "node_key.json"), key, 0o600); err != nil {
+			return err
+		}
+		k, _ := nodekey.Parse(key)
+		r.say("owner", "the home was prepared for %s (a copied volume): new node key, node ID %s", strings.TrimSpace(string(prev)), nodekey.ID(k))
+	case err == nil && strings.TrimSpace(string(prev)) == r.Owner:
+		r.say("owner", "the home is %s's", r.Owner)
+		return nil
+	case err != nil && !os.IsNotExist(err):
+		return err
+	default:
+		r.say("owner", "recorded %s as the home's owner", r.Owner)
+	}
+	return fsutil.WriteFileAtomic(path, []byte(r.Owner+"\n"), 0o644)
 }
 
 func (r *runner) readInputs() error {

@@ -601,3 +601,39 @@ func TestValidateFails(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A home copied to another pod (a cloned volume) must not keep the node ID of the pod it was
+// copied from: peers drop one of two nodes with one ID. The owner file tells the copy apart.
+func TestCopiedHomeGetsItsOwnNodeKey(t *testing.T) {
+	e := newEnv(t)
+	o := e.opts(CometBFT)
+	o.Owner = "rpc-aaaa-0"
+	out := mustRun(t, o)
+	if !strings.Contains(out, "recorded rpc-aaaa-0 as the home's owner") {
+		t.Fatalf("owner not recorded:\n%s", out)
+	}
+	key := e.read("config/node_key.json")
+	mustRun(t, o)
+	if e.read("config/node_key.json") != key {
+		t.Fatal("the same owner's key changed on a restart")
+	}
+	o.Owner = "rpc-bbbb-0" // the same files, now on another pod's volume
+	out = mustRun(t, o)
+	if !strings.Contains(out, "the home was prepared for rpc-aaaa-0 (a copied volume): new node key") {
+		t.Fatalf("copy not detected:\n%s", out)
+	}
+	if e.read("config/node_key.json") == key {
+		t.Fatal("the copy kept the original's node key")
+	}
+	if got := strings.TrimSpace(e.read("config/chainfleet-owner")); got != "rpc-bbbb-0" {
+		t.Fatalf("owner = %q", got)
+	}
+	// Keys from config win: a copy with --node-key keeps the given key, no fresh one.
+	o.Owner = "rpc-cccc-0"
+	nk, _ := nodekey.Generate(nil)
+	o.NodeKeyFile = e.file("node_key.json", string(nk))
+	out = mustRun(t, o)
+	if strings.Contains(out, "new node key") || e.read("config/node_key.json") != string(nk) {
+		t.Fatalf("a given key was not kept:\n%s", out)
+	}
+}
