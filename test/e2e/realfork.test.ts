@@ -293,11 +293,12 @@ for (const line of LINES) {
             const serving = pinnedSet(network, "rpc", (await outputs(stack!)).revisions.rpc);
             const [servingPod] = await waitForReadyPods(namespace, selectorOf(serving.selector), 1);
             const far = (await validator!.height()) + 1000;
-            // A new image makes an entrant; its bootstrap runs the serving image to far-1.
+            // A new image makes an entrant; its bootstrap runs the serving image (v2) to far-1,
+            // from a clone of the serving volume (v2 cannot replay the chain's v1 blocks).
             stack!.writeConfig(
                 config(TESTCHAIN_IMAGES["050-v1"], {
                     strategy: "HardFork",
-                    entrantVolumes: "genesis",
+                    entrantVolumes: "cloneIncumbent",
                     haltHeight: far,
                     upgradeName: UPGRADE_NAME,
                     timeouts: { bootstrapSeconds: 300, gateSeconds: 120, switchSeconds: 60 },
@@ -327,6 +328,9 @@ for (const line of LINES) {
             );
             await new Promise((r) => setTimeout(r, 8000)); // a few blocks synced
             // SIGKILL the node, not the pod: the agent outlives it and reports what it finds.
+            // The image's BusyBox has no pkill: find the node by /proc/<pid>/comm.
+            const killNode =
+                'for p in /proc/[0-9]*; do [ "$(cat $p/comm 2>/dev/null)" = testchaind ] && kill -9 "${p#/proc/}"; done; true';
             execFileSync("kubectl", [
                 "exec",
                 "-n",
@@ -335,9 +339,9 @@ for (const line of LINES) {
                 "-c",
                 "node",
                 "--",
-                "pkill",
-                "-KILL",
-                "testchaind",
+                "/bin/sh",
+                "-c",
+                killNode,
             ]);
             const up = await running.result;
             assert.notEqual(up.code, 0, "the up fails");
