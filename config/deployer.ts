@@ -271,7 +271,7 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "",
             "pods/proxy",
             ["get"],
-            "get: dynamic-providers/heightGateRun.ts Sampler.sample via rpc.ts podProxyUrl (node status through the API server)",
+            "get: dynamic-providers/heightGateRun.ts Sampler.sample via kube/rpc.ts podProxyUrl (node status through the API server)",
         );
     }
     if (needs.podProxyPost) {

@@ -33,7 +33,7 @@ import { UPGRADE_INFO_PATH, adapterFor, upgradeInfoJson } from "../../chains";
 import { exitZeroOnHalt } from "../../chains/halt";
 import { SEI_HALT_EXIT_CODES } from "../../chains/sei";
 import { HeightGateInputs, HeightGateOutputs, heightGateProvider } from "../../dynamic-providers";
-import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
+import { fetchJson, podProxyUrl } from "../../kube/rpc";
 import { DEFAULT_GENESIS_TIME, DEFAULT_VALIDATOR_POWER } from "../../config/network";
 import { planFleet } from "../../lib/fleetPeers";
 import { generatedGenesisJson } from "../../lib/genesis";
