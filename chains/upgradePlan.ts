@@ -390,8 +390,8 @@ export function compareWithPlan(declared: DeclaredUpgrade, chain: ChainUpgradeSt
         level: "warn",
         message:
             `no upgrade plan is scheduled on the chain yet (governance proposal not passed?): ` +
-            `nothing on chain confirms ${key("haltHeight")} ${h}${name === undefined ? "" : ` or upgrade ${name}`}, ` +
-            `${away}. Go on only if the fork is coordinated off chain (every validator halting at ${h - 1})` +
+            `nothing on chain confirms ${key("haltHeight")} ${h}${name === undefined ? "" : ` or upgrade ${name}`}; ` +
+            `${h} is ${away}. Go on only if the fork is coordinated off chain (every validator halting at ${h - 1})` +
             stale,
         ...(chain.secondsPerBlock !== undefined && {
             etaSeconds: Math.round((h - chain.latestHeight) * chain.secondsPerBlock),
@@ -431,7 +431,7 @@ function staleNote(chain: ChainUpgradeState): string {
     if (age === undefined || age < STALE_SECONDS) return "";
     return (
         `; note: ${chain.node}'s latest block (${chain.latestHeight}) is ${approxDuration(age)} old, ` +
-        "so it is halted or behind and the estimate is off"
+        "so it is halted or behind, and what it says may be out of date"
     );
 }
 

@@ -21,7 +21,14 @@ import {
     parseCurrentPlan,
     secondsPerBlock,
 } from "../chains/upgradePlan";
-import type { ChainPlanTarget, ChainRead } from "../lib/chainPlanCheck";
+import {
+    ChainPlanCheck,
+    ChainPlanTarget,
+    ChainRead,
+    chainPlanTargets,
+    checkChainPlans,
+} from "../lib/chainPlanCheck";
+import type { GroupPlanArgs } from "../lib/planGroup";
 import type { KubeAccess } from "./kube";
 import { fetchJson, podProxyUrl } from "./rpc";
 
@@ -117,6 +124,24 @@ export async function readChainPlans(
 ): Promise<Record<string, ChainRead>> {
     const reads = await Promise.all(targets.map((t) => readChainPlan(rpc, t)));
     return Object.fromEntries(targets.map((t, i) => [t.group, reads[i]]));
+}
+
+/**
+ * The verdict of every group whose chain is checked (lib/chainPlanCheck.ts chainPlanTargets),
+ * from `groups` as the fleet plans them (lib/planGroup.ts fleetGroupArgs): what index.ts stops
+ * on (chainPlanError) or logs, and what `npm run plan` shows. A stack without such a group reads
+ * nothing.
+ */
+export async function checkGroupsAgainstChain(
+    groups: readonly GroupPlanArgs[],
+    access: KubeAccess,
+    rpc?: ChainRpc,
+): Promise<Record<string, ChainPlanCheck>> {
+    const targets = chainPlanTargets(groups);
+    if (targets.length === 0) {
+        return {};
+    }
+    return checkChainPlans(targets, await readChainPlans(targets, access, rpc));
 }
 
 /** `promise`, or a rejection naming `what` once `ms` have passed. */

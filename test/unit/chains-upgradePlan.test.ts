@@ -305,7 +305,7 @@ describe("chains: compareWithPlan", () => {
             level: "info",
             message: [
                 /in ~6s \(1 block at/,
-                /latest block \(999\) is 2h0m old, so it is halted or behind/,
+                /latest block \(999\) is 2h0m old, so it is halted or behind, and what it says may be out of date$/,
             ],
             eta: 6,
         },
