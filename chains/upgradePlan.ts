@@ -18,6 +18,8 @@
  *   QueryAppliedPlanResponse { int64 height = 1; }   // 0: never applied
  *
  * protobufjs's Reader/Writer decode them field by field; no .proto file is loaded at run time.
+ * test/testdata/chains/cosmos holds real answers (SDK v0.47 and v0.50 over CometBFT v0.37/v0.38)
+ * before, at and after a governance upgrade; Sei's layout (zero fields omitted) is constructed.
  */
 import { Reader, Writer } from "protobufjs/minimal";
 import { z } from "zod";

@@ -1,9 +1,10 @@
 // The x/upgrade answers (chains/upgradePlan.ts): abci_query envelopes around protobuf messages
 // built here with protobufjs's Writer, in CometBFT's layout (every field written) and Sei's
-// (zero fields left out); then compareWithPlan's table: what blocks `pulumi up`, what warns.
+// (zero fields left out); then compareWithPlan's table: what blocks `pulumi up`, what warns;
+// then real answers captured from a Cosmos SDK chain before, at and after an upgrade.
 import assert from "node:assert/strict";
 import { Writer } from "protobufjs/minimal";
-import { ChainResponseError } from "../../chains";
+import { ChainResponseError, parseCometStatus } from "../../chains";
 import {
     CURRENT_PLAN_PATH,
     appliedPlanPath,
@@ -19,6 +20,7 @@ import {
     type DeclaredUpgrade,
     type PlanVerdict,
 } from "../../chains/upgradePlan";
+import { fixture } from "../testdata/chains/fixtures";
 
 /** `Plan {name = 1; time = 2; height = 3; info = 4}` with the deprecated time set, as old SDKs did. */
 function planMessage(name: string, height: number, info = ""): Uint8Array {
@@ -438,4 +440,102 @@ describe("chains: compareWithPlan", () => {
             assert.equal(verdict.etaSeconds, c.eta);
         });
     }
+});
+
+// Real answers of chainfleet's test chain (test/testdata/chains/cosmos/README.md): a governance
+// upgrade named v047-to-v050, scheduled at 24 on the v0.47 line and at 25 on the v0.50 line.
+describe("chains: x/upgrade answers captured from a real Cosmos SDK chain", () => {
+    const NAME = "v047-to-v050";
+    for (const [line, h] of [
+        ["047", 24],
+        ["050", 25],
+    ] as const) {
+        it(`${line}: no plan, then the plan, then applied at ${h} and cleared`, () => {
+            assert.equal(
+                parseCurrentPlan(fixture(`cosmos/${line}-current_plan-none.json`)),
+                undefined,
+            );
+            assert.equal(parseAppliedPlan(fixture(`cosmos/${line}-applied_plan-none.json`)), 0);
+            // Its deprecated time (2) is there, as 0001-01-01: skipped.
+            assert.deepEqual(parseCurrentPlan(fixture(`cosmos/${line}-current_plan.json`)), {
+                name: NAME,
+                height: h,
+                info: "",
+            });
+            assert.equal(
+                parseCurrentPlan(fixture(`cosmos/${line}-upgraded-current_plan-none.json`)),
+                undefined,
+            );
+            assert.equal(parseAppliedPlan(fixture(`cosmos/${line}-upgraded-applied_plan.json`)), h);
+        });
+
+        it(`${line}: the verdicts a HardFork group at ${h} gets before, at and after the upgrade`, () => {
+            const declared = {
+                group: "archive",
+                haltHeight: h,
+                upgradeName: NAME,
+                upgrading: true,
+            };
+            const state = (status: string, plan: string, applied: string): ChainUpgradeState => {
+                const s = parseCometStatus(fixture(`cosmos/${line}-${status}.json`));
+                const p = parseCurrentPlan(fixture(`cosmos/${line}-${plan}.json`));
+                return {
+                    node: "archive-aaaaaaaa-0",
+                    latestHeight: s.height,
+                    ...(p && { plan: p }),
+                    appliedHeight: parseAppliedPlan(fixture(`cosmos/${line}-${applied}.json`)),
+                };
+            };
+            // Scheduled, the node a few blocks in: the plan agrees.
+            const before = compareWithPlan(
+                declared,
+                state("status", "current_plan", "applied_plan-none"),
+            );
+            assert.equal(before.level, "info", before.message);
+            assert.match(
+                before.message,
+                new RegExp(`^upgrade ${NAME} at ${h}, \\d+ blocks from the node's height`),
+            );
+            // The old binary halted at H: /status says H (block H is stored), the plan is still there.
+            const halted = compareWithPlan(
+                declared,
+                state("status-halted", "current_plan", "applied_plan-none"),
+            );
+            assert.equal(halted.level, "info", halted.message);
+            assert.match(halted.message, new RegExp(`at ${h}, reached \\(the node is at ${h}\\)$`));
+            // Upgraded: no plan, applied at H.
+            const after = compareWithPlan(
+                declared,
+                state("upgraded-status", "upgraded-current_plan-none", "upgraded-applied_plan"),
+            );
+            assert.equal(after.level, "info", after.message);
+            assert.match(after.message, new RegExp(`^upgrade ${NAME} was applied at ${h} `));
+            // A config one block off: refused while scheduled, and after.
+            const off = { ...declared, haltHeight: h + 1 };
+            for (const s of [
+                state("status", "current_plan", "applied_plan-none"),
+                state("upgraded-status", "upgraded-current_plan-none", "upgraded-applied_plan"),
+            ]) {
+                const v = compareWithPlan(off, s);
+                assert.equal(v.level, "problem", v.message);
+                assert.match(
+                    v.message,
+                    new RegExp(
+                        `groups\\.archive\\.update\\.haltHeight (is ${h + 1}: set it to ${h}|to ${h})`,
+                    ),
+                );
+            }
+        });
+    }
+
+    it("asks AppliedPlan exactly as the capture did", () => {
+        assert.equal(
+            decodeURIComponent(appliedPlanPath(NAME)),
+            '/abci_query?path="/cosmos.upgrade.v1beta1.Query/AppliedPlan"&data=0x0a0c763034372d746f2d76303530',
+        );
+        assert.equal(
+            decodeURIComponent(CURRENT_PLAN_PATH),
+            '/abci_query?path="/cosmos.upgrade.v1beta1.Query/CurrentPlan"',
+        );
+    });
 });
