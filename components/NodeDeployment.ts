@@ -95,10 +95,13 @@ export class NodeDeployment extends pulumi.ComponentResource {
         );
         if (args.chainPlan) {
             // The chain's plan (height, name, when) is what a person previewing a fork checks.
-            (args.chainPlan.level === "info" ? pulumi.log.info : pulumi.log.warn)(
-                `${args.group}: chain: ${args.chainPlan.message}`,
-                this,
-            );
+            const log =
+                args.chainPlan.level !== "info"
+                    ? pulumi.log.warn
+                    : args.chainPlan.quiet
+                      ? pulumi.log.debug
+                      : pulumi.log.info;
+            log(`${args.group}: chain: ${args.chainPlan.message}`, this);
         }
 
         // The bootstraps run on the set's volumes, and the set's StatefulSet starts only after

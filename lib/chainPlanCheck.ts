@@ -36,6 +36,11 @@ export type ChainRead = { state: ChainUpgradeState } | { unreadable: string };
 export interface ChainPlanCheck extends PlanVerdict {
     group: string;
     chain?: ChainUpgradeState;
+    /**
+     * Nothing a person running `pulumi up` needs to see: a steady group whose chain agrees and
+     * schedules nothing (logged at debug, as steady groups' plans are).
+     */
+    quiet?: boolean;
 }
 
 /**
@@ -93,7 +98,11 @@ export function checkChainPlans(
                 ];
             }
             const verdict = compareWithPlan(t, read.state);
-            return [t.group, { group: t.group, ...verdict, chain: read.state }];
+            const quiet = !t.upgrading && verdict.level === "info" && !read.state.plan;
+            return [
+                t.group,
+                { group: t.group, ...verdict, chain: read.state, ...(quiet && { quiet }) },
+            ];
         }),
     );
 }

@@ -293,6 +293,20 @@ describe("chain plan: verdicts and the error that stops `pulumi up`", () => {
         );
         assert.equal(chainPlanError({ other: checks.other }), undefined);
     });
+
+    it("a steady group whose chain agrees and schedules nothing is quiet; one with a plan is not", () => {
+        const steady = { ...target, upgrading: false };
+        const state = { node: "archive-aaaaaaaa-0", latestHeight: 6000, appliedHeight: 5600 };
+        const next = { name: "v6.2.0", height: 7000, info: "" };
+        const quiet = checkChainPlans([steady], { archive: { state } }).archive;
+        assert.equal(quiet.level, "info");
+        assert.equal(quiet.quiet, true);
+        const loud = checkChainPlans([steady], { archive: { state: { ...state, plan: next } } });
+        assert.equal(loud.archive.quiet, undefined);
+        assert.match(loud.archive.message, /next scheduled: upgrade v6\.2\.0 at 7000/);
+        // The same chain while the group forks: worth saying.
+        assert.equal(checkChainPlans([target], { archive: { state } }).archive.quiet, undefined);
+    });
 });
 
 describe("chain plan: the ChainRpc over a cluster (fake API server)", () => {
