@@ -230,7 +230,7 @@ export const avalancheAdapter: ChainAdapter = {
     haltHeightArgs(height: number): string[] {
         throw haltUnsupported(height);
     },
-    haltExitCodes: [],
+    appHeightOnDisk: false,
     // /ext/health, not /ext/health/readiness: readiness reports only that the node finished
     // initialising, and stays green afterwards. The full health adds each chain's consensus and
     // networking checks, which fail when the node loses its peers or its consensus stalls.

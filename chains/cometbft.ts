@@ -128,7 +128,7 @@ export const cometbftAdapter: ChainAdapter = {
     haltHeightArgs(height: number): string[] {
         throw haltUnsupported(height);
     },
-    haltExitCodes: [],
+    appHeightOnDisk: false,
     readinessProbe: statusExecReadinessProbe(COMETBFT_RPC_PORT),
     livenessProbe: httpGetProbe("/health", "rpc", "liveness"),
     startupProbe: httpGetProbe("/health", "rpc", "startup"),

@@ -14,13 +14,19 @@ export function checkHeight(field: string, height: number): void {
 }
 
 /**
- * `--halt-height H`: the app commits block H and then shuts down. This is the sei-cosmos (SDK
- * ≤ v0.47) behaviour; SDK v0.50 after #21256 commits only H-1 for the same flag, so a chain on
- * that SDK needs its own adapter before it can use this.
+ * `--halt-height H-1` for an upgrade at H: in the SDK up to v0.47 (and v0.50.9) the app commits
+ * the halt-height block, then shuts down, so H-1 is the flag that leaves it at H-1. Sei's
+ * sei-cosmos is such a fork (seid signals itself SIGINT after committing the halt block and exits
+ * 130, research/operators.md §2). Later SDKs differ: chains/cosmosSdk.ts `haltFlagHeight`.
  */
-export function cosmosHaltHeightArgs(height: number): string[] {
-    checkHeight("haltHeight", height);
-    return ["--halt-height", String(height)];
+export function commitHaltBlockArgs(upgradeHeight: number): string[] {
+    checkHeight("haltHeight", upgradeHeight);
+    if (upgradeHeight < 2) {
+        throw new Error(
+            `haltHeight must be at least 2 (the app halts after committing haltHeight - 1), got ${upgradeHeight}`,
+        );
+    }
+    return ["--halt-height", String(upgradeHeight - 1)];
 }
 
 /** Relative to the node home: where x/upgrade keeps upgrade-info.json. */

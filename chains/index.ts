@@ -4,6 +4,7 @@
  */
 import { avalancheAdapter } from "./avalanche";
 import { cometbftAdapter } from "./cometbft";
+import { cosmosAdapter, type CosmosApp } from "./cosmosSdk";
 import { CHAIN_KINDS } from "./kinds";
 import { seiAdapter } from "./sei";
 import type { ChainAdapter, ChainKind, ChainPort } from "./types";
@@ -11,6 +12,14 @@ import type { ChainAdapter, ChainKind, ChainPort } from "./types";
 export type * from "./types";
 export { ChainResponseError } from "./parse";
 export { upgradeInfoJson, UPGRADE_INFO_PATH } from "./cosmos";
+export {
+    cosmosAdapter,
+    haltFlagHeight,
+    sdkVersionProblem,
+    defaultCosmosHome,
+    DEFAULT_SDK_VERSION,
+    type CosmosApp,
+} from "./cosmosSdk";
 export { parseCometStatus, parseNetInfoPeerCount } from "./cometbft";
 export { parseSeiStatus, parseSeiLagStatus, type SeiStatus, type SeiLagStatus } from "./sei";
 export {
@@ -25,8 +34,18 @@ export {
 
 export { CHAIN_KINDS };
 
-export function adapterFor(kind: ChainKind): ChainAdapter {
+/**
+ * The node used when a `cosmos` adapter is asked for without the stack's `cosmos:` settings: only
+ * by readers of status documents (the height gate, the monitor), which are the same for every
+ * Cosmos SDK daemon. Config validation requires the settings wherever pods are built.
+ */
+const STATUS_ONLY_COSMOS_APP: CosmosApp = { daemon: "cosmosd" };
+
+/** The adapter of `kind`; a `cosmos` chain takes its daemon, home and SDK from `cosmos`. */
+export function adapterFor(kind: ChainKind, cosmos?: CosmosApp): ChainAdapter {
     switch (kind) {
+        case "cosmos":
+            return cosmosAdapter(cosmos ?? STATUS_ONLY_COSMOS_APP);
         case "sei":
             return seiAdapter;
         case "cometbft":

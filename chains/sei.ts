@@ -5,8 +5,7 @@
  */
 import { z } from "zod";
 import { nodeInfoSchema, parseNetInfoPeerCount, syncInfoSchema } from "./cometbft";
-import { cosmosHaltHeightArgs } from "./cosmos";
-import { exitZeroOnHalt } from "./halt";
+import { commitHaltBlockArgs } from "./cosmos";
 import {
     ChainResponseError,
     formatRpcError,
@@ -28,9 +27,6 @@ export const SEI_P2P_PORT = 26656;
  * default home (/root/.sei) is not writable by the non-root user our pods run as.
  */
 export const SEI_HOME = "/sei";
-
-/** seid ends a deliberate halt with 130 (128 + SIGINT); some versions exit 0. */
-export const SEI_HALT_EXIT_CODES: readonly number[] = [0, 130];
 
 const STATUS_CONTEXT: ResponseContext = {
     what: "Sei /status",
@@ -143,7 +139,7 @@ export const seiAdapter: ChainAdapter = {
     },
     ports,
     start(opts: StartOptions): StartCommand {
-        const halt = opts.haltHeight === undefined ? [] : cosmosHaltHeightArgs(opts.haltHeight);
+        const halt = opts.haltHeight === undefined ? [] : commitHaltBlockArgs(opts.haltHeight);
         const argv = [
             "seid",
             "start",
@@ -157,14 +153,13 @@ export const seiAdapter: ChainAdapter = {
             ...halt,
             ...opts.extraArgs,
         ];
-        if (opts.haltHeight === undefined) {
-            return { command: [argv[0]], args: argv.slice(1), env: [] };
-        }
-        return { ...exitZeroOnHalt(argv, SEI_HALT_EXIT_CODES), env: [] };
+        return { command: [argv[0]], args: argv.slice(1), env: [] };
     },
     supportsHaltHeight: true,
-    haltHeightArgs: cosmosHaltHeightArgs,
-    haltExitCodes: SEI_HALT_EXIT_CODES,
+    haltHeightArgs: commitHaltBlockArgs,
+    // sei-db keeps the app's committed state in its own store (`committer.db`, see
+    // monitor/chainSettings.ts), not in application.db's s/latest: /abci_info decides.
+    appHeightOnDisk: false,
     readinessProbe: statusExecReadinessProbe(SEI_RPC_PORT),
     livenessProbe: httpGetProbe("/health", "rpc", "liveness"),
     startupProbe: httpGetProbe("/health", "rpc", "startup"),

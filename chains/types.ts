@@ -52,8 +52,8 @@ export interface NodeStatus {
 
 export interface StartOptions {
     /**
-     * Halt after committing this height (hard-fork bootstrap). The caller picks the height: the
-     * HardFork flow passes H-1 (research/operators.md §4). Only for adapters whose
+     * Hard-fork bootstrap: the upgrade height H. The adapter adds the halt flag that leaves the
+     * app committed at H-1, which depends on the SDK (`haltHeightArgs`). Only for adapters whose
      * `supportsHaltHeight` is true; the others throw.
      */
     haltHeight?: number;
@@ -87,7 +87,9 @@ export type ConfigSection = "configToml" | "appToml" | "clientToml";
  */
 export interface NodeHome {
     /** `chainfleet-agent prepare --chain` and `ready --chain`. */
-    agentChain: "cometbft" | "sei";
+    agentChain: "cometbft" | "sei" | "cosmos";
+    /** `prepare --binary`: the daemon, where the agent cannot default it (`cosmos`). */
+    binary?: string;
     /** The config files the binary's init writes, i.e. the sections a stack may override. */
     sections: readonly ConfigSection[];
     /**
@@ -117,19 +119,24 @@ export interface ChainAdapter {
     dataSubdir: string;
     ports: readonly ChainPort[];
     /**
-     * Container command, args and env that start the node. With `haltHeight` the command is
-     * wrapped so that a deliberate halt (any of `haltExitCodes`) exits 0 and a Job completes.
+     * Container command, args and env that start the node; with `haltHeight`, the halt flag too.
+     * A bootstrap Job runs this under `chainfleet-agent halt` (lib/manifests.ts), which decides
+     * by the app's committed height, never by the exit code.
      */
     start(opts: StartOptions): StartCommand;
     /** False when the node software has no way to halt at a height; see `haltHeightArgs`. */
     supportsHaltHeight: boolean;
     /**
-     * The args that make the node halt at `height` (already part of `start` when haltHeight is
-     * set). Throws, naming the alternative, when `supportsHaltHeight` is false.
+     * The args that leave the app committed at H-1 for an upgrade at `upgradeHeight` = H
+     * (already part of `start` when haltHeight is set). Throws, naming the alternative, when
+     * `supportsHaltHeight` is false.
      */
-    haltHeightArgs(height: number): string[];
-    /** Exit codes that mean "halted on purpose" (Sei exits 130 on halt). Empty if no halt. */
-    haltExitCodes: readonly number[];
+    haltHeightArgs(upgradeHeight: number): string[];
+    /**
+     * The app keeps its committed height in a goleveldb `data/application.db` (`s/latest`), which
+     * the bootstrap reads offline to prove the halt. False: its `/abci_info` answers decide.
+     */
+    appHeightOnDisk: boolean;
     /** Readiness that means "in sync", not merely "process up". */
     readinessProbe: ProbeSpec;
     /** Liveness that means "process answers", so a syncing node is never killed. */

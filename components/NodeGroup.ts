@@ -58,8 +58,14 @@ export class NodeGroup extends pulumi.ComponentResource {
             (pvc, ordinal) =>
                 new k8s.core.v1.PersistentVolumeClaim(`${name}-data-${ordinal}`, pvc, {
                     ...child,
-                    // A volume holds days of sync: never replace one because a field changed.
-                    ignoreChanges: ["spec.resources", "spec.storageClassName"],
+                    // A volume holds days of sync: never replace one because a field changed. The
+                    // dataSource counts only at creation (an entrant's clone of its incumbent).
+                    ignoreChanges: [
+                        "spec.resources",
+                        "spec.storageClassName",
+                        "spec.dataSource",
+                        "spec.dataSourceRef",
+                    ],
                 }),
         );
         this.peerService = new k8s.core.v1.Service(`${name}-peers`, m.peerService, child);

@@ -142,7 +142,7 @@ interface Needs {
 }
 
 function needsOf(config: StackConfig): Needs {
-    const adapter = adapterFor(config.chain);
+    const adapter = adapterFor(config.chain, config.cosmos);
     const groups = Object.values(config.groups);
     // HardFork gates run in mode "running" (pod readiness only); every other strategy's gate
     // samples RPC, including a Rolling group's after a strategy change (lib/plan.ts blueGreen).

@@ -139,6 +139,7 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
             ...group,
             image,
             ...(config.chainId !== undefined ? { chainId: config.chainId } : {}),
+            ...(config.cosmos !== undefined ? { cosmos: config.cosmos } : {}),
             ...(genesis !== undefined ? { genesis } : {}),
             ...(placement !== undefined ? { placement } : {}),
         };

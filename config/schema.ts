@@ -8,7 +8,7 @@ import { adapterFor } from "../chains";
 import { CHAIN_KINDS } from "../chains/kinds";
 import { PreprodConfigSchema } from "../lib/cohort";
 import { DEFAULTS } from "../lib/defaults";
-import { GroupSpec, UPDATE_STRATEGIES } from "../lib/groupSpec";
+import { ENTRANT_VOLUMES, GroupSpec, UPDATE_STRATEGIES } from "../lib/groupSpec";
 import { DEFAULT_SNAPSHOT_IMAGE, SnapshotConfigSchema, formatFromUrl } from "../lib/snapshot";
 import { nameLengthProblems } from "../lib/names";
 import {
@@ -32,6 +32,7 @@ import {
 } from "./nodeHome";
 import { OVERRIDES_KEY } from "../lib/nodeHome";
 import { networkProblems, nodeKeySeedSchema, placementSchema, validatorSchema } from "./network";
+import { cosmosAppProblems, cosmosAppSchema } from "./cosmosApp";
 
 export const CHAINS = CHAIN_KINDS;
 export { DEFAULTS, DEFAULT_SNAPSHOT_IMAGE, UPDATE_STRATEGIES };
@@ -80,6 +81,12 @@ const updateSchema = z
             error: `strategy must be one of ${UPDATE_STRATEGIES.join(", ")}`,
         }),
         haltHeight: upgradeHeight.optional(),
+        /** BlueGreen and HardFork: where the entrant's volumes start (lib/groupSpec.ts). */
+        entrantVolumes: z
+            .enum(ENTRANT_VOLUMES, {
+                error: `entrantVolumes must be one of ${ENTRANT_VOLUMES.join(", ")}`,
+            })
+            .optional(),
         upgradeName: z
             .string()
             .min(1, { error: "upgradeName must not be empty" })
@@ -182,6 +189,8 @@ export const groupSchema = z.strictObject({
 export const stackSchema = z.strictObject({
     network: dns1123Label("network"),
     chain: z.enum(CHAINS, { error: `chain must be one of ${CHAINS.join(", ")}` }),
+    /** chain cosmos: the daemon, its home and its Cosmos SDK version (config/cosmosApp.ts). */
+    cosmos: cosmosAppSchema.optional(),
     namespace: dns1123Label("namespace").optional(),
     production: booleanFlag("production").default(false),
     /** The network's chain id: checked against the genesis, written to seid's client.toml. */
@@ -293,6 +302,7 @@ export function crossKeyProblems(
     const chainKind = CHAINS.find((c) => c === raw.chain);
     problems.push(...nodeHomeProblems(raw, chainKind));
     problems.push(...networkProblems(raw, chainKind));
+    problems.push(...cosmosAppProblems(raw, chainKind));
     for (const [name, group] of Object.entries(groups as Record<string, unknown>)) {
         const fields = (group ?? {}) as Record<string, unknown>;
         const files = fields.configFiles;
@@ -338,6 +348,7 @@ export function crossKeyProblems(
             });
         }
         const update = (fields.update ?? {}) as Record<string, unknown>;
+        problems.push(...entrantVolumeProblems(name, update, fields.snapshot !== undefined));
         const chain = CHAINS.find((c) => c === raw.chain);
         if (update.strategy === "HardFork" && chain && !adapterFor(chain).supportsHaltHeight) {
             problems.push({
@@ -348,6 +359,54 @@ export function crossKeyProblems(
         }
     }
     return problems;
+}
+
+/**
+ * A HardFork entrant must reach H-1 with one (old) binary. From genesis that means replaying the
+ * chain's whole history, across every earlier upgrade, which one binary cannot (the sei-testnet
+ * archive group would replay ~180M blocks): so the stack says where its volumes start, and
+ * `genesis` only when that is really meant (a young chain, a test network).
+ */
+function entrantVolumeProblems(
+    group: string,
+    update: Record<string, unknown>,
+    hasSnapshot: boolean,
+): { path: (string | number)[]; input: unknown; message: string }[] {
+    const at = ["groups", group, "update", "entrantVolumes"];
+    const given = update.entrantVolumes;
+    if (update.strategy === "HardFork" && given === undefined && !hasSnapshot) {
+        return [
+            {
+                path: at,
+                input: undefined,
+                message:
+                    "a HardFork entrant must reach the upgrade height with the old binary: set " +
+                    "entrantVolumes: cloneIncumbent (a copy of the incumbent's volume; needs a CSI " +
+                    "driver that clones), configure the group's snapshot, or say entrantVolumes: " +
+                    "genesis to replay the whole chain with one binary (which cannot cross earlier upgrades)",
+            },
+        ];
+    }
+    if (given === "snapshot" && !hasSnapshot) {
+        return [
+            {
+                path: at,
+                input: given,
+                message: "entrantVolumes snapshot needs the group's snapshot: {url, sha256}",
+            },
+        ];
+    }
+    if (given !== undefined && update.strategy === "Rolling") {
+        return [
+            {
+                path: at,
+                input: given,
+                message:
+                    "entrantVolumes applies to BlueGreen and HardFork: a Rolling group has no entrants",
+            },
+        ];
+    }
+    return [];
 }
 
 type ParsedGroup = z.output<typeof groupSchema>;

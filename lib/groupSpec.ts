@@ -3,6 +3,7 @@
  * lib/ (manifests, revision, plans) reads. config/schema.ts builds the same type from its zod
  * schema and checks at compile time that the two stay equal, so lib/ never imports config/.
  */
+import type { CosmosApp } from "../chains/cosmosSdk";
 import type { SnapshotConfig } from "./snapshot";
 
 export const UPDATE_STRATEGIES = ["Rolling", "BlueGreen", "HardFork"] as const;
@@ -22,8 +23,18 @@ export interface GateSpec {
     minPeers: number;
 }
 
+/**
+ * Where an entrant's volumes start (BlueGreen, HardFork): a restored `snapshot`, a clone of the
+ * incumbent's volume (`cloneIncumbent`: a PVC dataSource, which CSI drivers with cloning and the
+ * local cluster's provisioner serve), or empty (`genesis`: the node replays the chain from its
+ * genesis, which a HardFork bootstrap can only finish when one binary can replay all of it).
+ */
+export const ENTRANT_VOLUMES = ["snapshot", "cloneIncumbent", "genesis"] as const;
+export type EntrantVolumes = (typeof ENTRANT_VOLUMES)[number];
+
 export interface UpdateSpec {
     strategy: UpdateStrategy;
+    entrantVolumes?: EntrantVolumes;
     /** HardFork: the upgrade height H, the first height the new binary executes. */
     haltHeight?: number;
     upgradeName?: string;
@@ -125,6 +136,8 @@ export interface GroupSpec {
     podDisruptionBudget?: { maxUnavailable?: number | string; minAvailable?: number | string };
     /** The network's chain id (the stack's `chainId`, copied into each group). */
     chainId?: string;
+    /** chain cosmos: the stack's `cosmos` (daemon, home, SDK version), copied into each group. */
+    cosmos?: CosmosApp;
     /** The group's genesis, or else the stack's `genesis`. */
     genesis?: GenesisSpec;
     config?: NodeConfigSpec;

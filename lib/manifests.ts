@@ -13,13 +13,20 @@ import {
 } from "./podSecurity";
 import { DEFAULT_SNAPSHOT_IMAGE, buildSnapshotRestore } from "./snapshot";
 import { ANNOTATION, GroupIdentity, LABEL, groupLabels, setSelector } from "./labels";
-import { DATA_VOLUME, GroupNames, groupNames, validatorKeySecretName } from "./names";
+import {
+    DATA_VOLUME,
+    GroupNames,
+    groupNames,
+    setObjectNames,
+    validatorKeySecretName,
+} from "./names";
 import {
     NodeKeyParts,
     OVERRIDES_KEY,
     POD_INDEX_ENV,
     POD_INDEX_LABEL,
     VALIDATOR_KEY_FILE,
+    haltProofCommand,
     nodeHomeParts,
     overridesJson,
 } from "./nodeHome";
@@ -40,6 +47,11 @@ type Obj = Record<string, unknown>;
 
 export interface NodeGroupInput extends GroupIdentity {
     namespace: string;
+    /**
+     * `entrantVolumes: cloneIncumbent`: the entrant's volumes are created as clones of this set's
+     * (a PVC dataSource). Only at creation: the PVCs ignore later changes to it.
+     */
+    cloneVolumesOf?: { set: string; replicas: number };
     revision: string;
     /**
      * True for a set that lives beside other revisions during an upgrade (BlueGreen, HardFork):
@@ -263,28 +275,41 @@ function upgradeInfoContainer(input: NodeGroupInput, image: string): Obj {
 }
 
 /**
- * The HardFork bootstrap Job of one replica: the *incumbent* image with the halt height, on the
- * entrant's own volume, so the entrant reaches the fork height with the binary that can still
- * produce those blocks. No probes: the Job's outcome is its exit code.
+ * The HardFork bootstrap Job of one replica: the *incumbent* image with the halt flag for an
+ * upgrade at `upgradeHeight` = H, on the entrant's own volume, so the entrant reaches the fork
+ * with the binary that can still produce those blocks. The node runs under `chainfleet-agent
+ * halt` (node-agent/internal/halt), which stops it once the app has committed H-1 and exits 0
+ * only when the app's committed height proves it: the node's own exit code says nothing (SDK
+ * v0.50 never exits after a halt; SIGTERM gives 0). No probes: the Job's outcome is that exit.
  */
 export function buildBootstrapJob(
     input: NodeGroupInput,
     ordinal: number,
     incumbentImage: string,
-    haltHeight: number,
+    upgradeHeight: number,
 ): Obj {
     const names = setNames(input);
     const template = buildPodTemplate(
         { ...input, image: incumbentImage, upgradeInfo: undefined },
         names,
-        haltHeight,
+        upgradeHeight,
         ordinal,
     );
     const pod = template.spec as { containers: Obj[]; volumes: Obj[] };
-    const node = { ...pod.containers[0] };
+    const node: Obj = { ...pod.containers[0] };
     delete node.startupProbe;
     delete node.readinessProbe;
     delete node.livenessProbe;
+    const proof = haltProofCommand(
+        input.adapter,
+        upgradeHeight - 1,
+        node.command as string[],
+        node.args as string[],
+    );
+    node.command = proof.command;
+    node.args = proof.args;
+    // The verdict line (heights, exit) reaches the pod's status for the bootstrap wait to quote.
+    node.terminationMessagePolicy = "FallbackToLogsOnError";
     // The Job's pods leave out the set label: no StatefulSet, Service or budget may select them.
     const podLabels = {
         ...groupLabels(input),
@@ -384,9 +409,22 @@ export function buildNodeGroup(input: NodeGroupInput): NodeGroupManifests {
           }))
         : [];
 
+    const clone = input.cloneVolumesOf;
     const pvcs = Array.from({ length: input.config.replicas }, (_, ordinal) => ({
         metadata: metadata(names.pvc(ordinal), input, skipAwait),
-        spec: claimSpec(input.config),
+        spec: {
+            ...claimSpec(input.config),
+            // A clone of the incumbent's volume with the same ordinal (or a lower one, when the
+            // entrant has more replicas): the entrant starts at the incumbent's height.
+            ...(clone
+                ? {
+                      dataSource: {
+                          kind: "PersistentVolumeClaim",
+                          name: setObjectNames(clone.set).pvc(ordinal % clone.replicas),
+                      },
+                  }
+                : {}),
+        },
     }));
 
     const statefulSet = {

@@ -22,7 +22,7 @@ import { restrictedContainerSecurityContext } from "./podSecurity";
  * node that has the old tag would run the old agent, and the tag is part of every revision, so
  * a bump restarts the nodes onto the new agent.
  */
-export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.4.0";
+export const NODE_AGENT_IMAGE = "chainfleet/node-agent:0.5.0";
 /** Where the agent's image holds the binary. */
 export const AGENT_IMAGE_BINARY = "/usr/local/bin/chainfleet-agent";
 /** The emptyDir the agent is installed into, shared by the prepare step and the node container. */
@@ -121,6 +121,9 @@ export function prepareArgs(
     keys: NodeKeyParts = {},
 ): string[] {
     const args = ["prepare", "--chain", home.agentChain, "--home", adapter.homeDir];
+    if (home.binary !== undefined) {
+        args.push("--binary", home.binary);
+    }
     if (config.chainId !== undefined) {
         args.push("--chain-id", config.chainId);
     }
@@ -154,6 +157,42 @@ export function prepareArgs(
         args.push("--peer-wait", PEER_WAIT);
     }
     return args;
+}
+
+/**
+ * The node's command under `chainfleet-agent halt` (node-agent README): run until the app has
+ * committed `appHeight`, stop, and exit 0 only when the app's committed height proves it. The
+ * agent is in the pod wherever the home is prepared by it (`nodeHome`), which every chain that
+ * can halt is.
+ */
+export function haltProofCommand(
+    adapter: ChainAdapter,
+    appHeight: number,
+    command: readonly string[],
+    args: readonly string[],
+): { command: string[]; args: string[] } {
+    if (adapter.nodeHome === undefined || !adapter.supportsHaltHeight) {
+        throw new Error(
+            `chain kind "${adapter.kind}" cannot run a hard-fork bootstrap: its node has no halt height`,
+        );
+    }
+    const rpc = adapter.ports.find((p) => p.role === "rpc")!.containerPort;
+    return {
+        command: [AGENT_BINARY],
+        args: [
+            "halt",
+            "--home",
+            adapter.homeDir,
+            "--app-height",
+            String(appHeight),
+            "--rpc",
+            `http://127.0.0.1:${rpc}`,
+            ...(adapter.appHeightOnDisk ? [] : ["--rpc-only"]),
+            "--",
+            ...command,
+            ...args,
+        ],
+    };
 }
 
 /** Exec readiness through the agent: in sync, and independent of what the image ships. */

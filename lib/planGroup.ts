@@ -183,7 +183,7 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
     const { name, cohort } = args;
     const config = groupConfig(args);
     const update = config.update;
-    const adapter = adapterFor(args.chain);
+    const adapter = adapterFor(args.chain, config.cosmos);
     const identity = { network: args.network, chain: args.chain, group: args.group };
     const seed = nodeKeySeed(args);
     const { revision, upgrade } = groupUpgrade(args);
@@ -195,6 +195,13 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
         namespace: args.namespace,
         revision,
         pinRevision: upgrade.pinRevision,
+        // Only while an incumbent is being replaced: a settled set's PVCs ignore the field.
+        cloneVolumesOf:
+            update.entrantVolumes === "cloneIncumbent" &&
+            upgrade.incumbent !== undefined &&
+            (upgrade.kind === "blueGreen" || upgrade.kind === "hardFork")
+                ? { set: upgrade.incumbent.set, replicas: upgrade.incumbent.replicas ?? 1 }
+                : undefined,
         config,
         adapter,
         snapshotImage: args.snapshotImage,
@@ -228,7 +235,7 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
     if (records !== "none" && upgradeHeight !== undefined) {
         const image = settled ? undefined : bootstrapImage(args, problems);
         for (let ordinal = 0; ordinal < config.replicas; ordinal++) {
-            // The incumbent commits H-1 and stops; the new binary executes H.
+            // The incumbent commits H-1 and stops (proven by the agent); the new binary executes H.
             const haltAfterHeight = upgradeHeight - 1;
             bootstraps.push({
                 resourceName: `${name}-bootstrap-${ordinal}`,
@@ -236,8 +243,9 @@ export function planGroup(args: GroupPlanArgs): GroupPlan {
                 pvcName: setNames(input).pvc(ordinal),
                 upgradeHeight,
                 haltAfterHeight,
-                job: image ? buildBootstrapJob(input, ordinal, image, haltAfterHeight) : undefined,
-                haltExitCodes: [...adapter.haltExitCodes],
+                job: image ? buildBootstrapJob(input, ordinal, image, upgradeHeight) : undefined,
+                // Only the agent's 0 is a halt: it has checked the app's committed height.
+                haltExitCodes: [],
                 deadlineSeconds: update.timeouts.bootstrapSeconds,
                 settled,
             });

@@ -44,11 +44,13 @@ export function podShapingInputs(
         // What the prepare step puts into the home (chainfleet-agent, lib/nodeHome.ts); absent
         // when not given, and the agent's image only for the chains whose pods run it.
         chainId: group.chainId,
+        // chain cosmos: the daemon and home shape every container; the SDK version the halt flag.
+        cosmos: group.cosmos,
         genesis: group.genesis,
         config: group.config,
         peers: group.peers,
         stateSync: group.stateSync,
-        nodeAgent: adapterFor(chain).nodeHome ? NODE_AGENT_IMAGE : undefined,
+        nodeAgent: adapterFor(chain, group.cosmos).nodeHome ? NODE_AGENT_IMAGE : undefined,
         validator: group.validator,
         placement: group.placement,
         // Whether pods get fleet node keys (a key flag and a Secret volume): not which seed, so

@@ -27,6 +27,11 @@ export function syncModeEnv(chain: ChainKind, mode: SyncMode): EnvVar[] {
             return [{ name: "CMT_STATESYNC_ENABLE", value: String(enabled) }];
         case "sei":
             return [{ name: "SEID_STATESYNC_ENABLE", value: String(enabled) }];
+        case "cosmos":
+            throw new Error(
+                "bootstrap tests do not run cosmos chains yet: their daemon's variable prefix " +
+                    "(<DAEMON>_STATESYNC_ENABLE) comes from the stack's cosmos.daemon",
+            );
         case "avalanche":
             return [{ name: "AVAGO_CHAIN_CONFIG_CONTENT", value: avalancheChainConfig(enabled) }];
         default: {
@@ -92,6 +97,13 @@ export function freshStart(chain: ChainKind): FreshStart {
         case "sei":
             return {
                 remove: ["data", "wasm"],
+                seed: { "data/priv_validator_state.json": ZERO_VALIDATOR_STATE },
+            };
+        case "cosmos":
+            // `<daemon> comet unsafe-reset-all` (cosmos-sdk server/cmt_cmds.go): CometBFT's reset,
+            // whose data/ holds the app's application.db too.
+            return {
+                remove: ["data", "config/addrbook.json"],
                 seed: { "data/priv_validator_state.json": ZERO_VALIDATOR_STATE },
             };
         case "avalanche":

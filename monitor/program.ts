@@ -106,7 +106,8 @@ function commonOptions(cmd: Command): Command {
         )
         .addOption(
             new Option("--chain <kind>", "chain of the node")
-                .choices(CHAIN_KINDS)
+                // cosmos chains need their daemon's settings, which the monitor has no flags for yet.
+                .choices(CHAIN_KINDS.filter((k) => k !== "cosmos"))
                 .env("MONITOR_CHAIN")
                 .makeOptionMandatory(),
         )

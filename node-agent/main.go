@@ -2,7 +2,7 @@
 // pods of any chain image: it is one static binary (CGO_ENABLED=0) that needs nothing from the
 // image it runs in — no shell, no curl, no CA bundle (it carries fallback roots).
 //
-// Commands: install, prepare, ready, node-id, gen-node-key, version. See README.md.
+// Commands: install, prepare, halt, ready, node-id, gen-node-key, version. See README.md.
 package main
 
 import (
@@ -16,9 +16,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "golang.org/x/crypto/x509roots/fallback" // TLS roots for images without a CA bundle
@@ -26,6 +28,7 @@ import (
 	"chainfleet/node-agent/internal/exitcode"
 	"chainfleet/node-agent/internal/fsutil"
 	"chainfleet/node-agent/internal/genesis"
+	"chainfleet/node-agent/internal/halt"
 	"chainfleet/node-agent/internal/nodekey"
 	"chainfleet/node-agent/internal/prepare"
 	"chainfleet/node-agent/internal/ready"
@@ -49,6 +52,7 @@ func init() {
 		{"install", "--to DIR", "copy this executable to DIR/" + BinaryName, runInstall},
 		{"prepare", "--chain cometbft|sei|cosmos --home DIR [flags]", "make a node home ready to start (genesis, state sync, init, overrides, keys, upgrade-info, validate, peers)", runPrepare},
 		{"ready", "--chain cometbft|sei|cosmos|avalanche [--rpc URL] [--timeout 2s] [--max-peer-lag 10]", "exit 0 only when the node is in sync (readiness probe)", runReady},
+		{"halt", "--home DIR --app-height N [--rpc URL] [--rpc-only] -- NODE ARGV...", "run the node until its app has committed exactly height N, stop it, and exit 0 only when the app's committed height proves it (hard-fork bootstrap)", runHalt},
 		{"node-id", "--key FILE", "print the CometBFT node ID of a node_key.json", runNodeID},
 		{"gen-node-key", "", "print a fresh CometBFT node_key.json", runGenNodeKey},
 		{"version", "", "print the agent's version", func(_ context.Context, _ []string, out, _ io.Writer) error {
@@ -96,7 +100,7 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-13s %s\n  %-13s   %s\n", c.name, c.args, "", c.summary)
 	}
-	fmt.Fprintf(w, "\nexit codes: 0 ok (ready: in sync), 1 failure / not ready, 2 usage error, 3 invalid input (checksum, chain-id, overrides, keys)\n")
+	fmt.Fprintf(w, "\nexit codes: 0 ok (ready: in sync), 1 failure / not ready, 2 usage error, 3 invalid input (checksum, chain-id, overrides, keys), 4 halt not proven (the app did not commit exactly --app-height)\n")
 	fmt.Fprintf(w, "run `%s <command> -h` for a command's flags\n", BinaryName)
 }
 
@@ -433,4 +437,50 @@ func runGenNodeKey(_ context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	fmt.Fprintln(stdout, string(data))
 	return nil
+}
+
+// runHalt is the hard-fork bootstrap's node container: `halt -- <node argv>` (internal/halt).
+// The verdict also goes to --termination-log, which Kubernetes shows as the container's
+// termination message, so the bootstrap wait can report the heights without reading logs.
+func runHalt(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("halt", stderr)
+	home := fs.String("home", "", "the node's home directory (the volume)")
+	target := fs.Int64("app-height", 0, "the height the app must have committed (H-1 for an upgrade at H)")
+	rpc := fs.String("rpc", "http://127.0.0.1:26657", "the node's CometBFT RPC base URL (its /abci_info reports the app's height)")
+	rpcOnly := fs.Bool("rpc-only", false, "do not read data/application.db: the app keeps its committed state elsewhere (Sei's SeiDB); /abci_info answers decide")
+	poll := fs.Duration("poll", 500*time.Millisecond, "time between /abci_info calls")
+	settle := fs.Duration("settle", 5*time.Second, "how long the app may hold --app-height before the agent stops the node (a node that halts by itself finishes its own shutdown)")
+	grace := fs.Duration("stop-grace", 30*time.Second, "time from SIGTERM to SIGKILL")
+	termLog := fs.String("termination-log", "/dev/termination-log", "file for the verdict line, when it exists (Kubernetes' terminationMessagePath)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return exitcode.Usagef("%v", err)
+	}
+	if err := required("home", *home, "give the node's home directory, e.g. --home /node"); err != nil {
+		return err
+	}
+	if *target < 1 {
+		return exitcode.Usagef("--app-height must be a positive block height (H-1 for an upgrade at H), got %d", *target)
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		return exitcode.Usagef("give the node's command after --, e.g. -- seid start --home /sei --halt-height 1000")
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	v, err := halt.Run(ctx, halt.Options{
+		Home: *home, Target: *target, RPC: *rpc, RPCOnly: *rpcOnly, Argv: argv,
+		Poll: *poll, Settle: *settle, StopGrace: *grace, Signals: sigs, Out: stdout,
+	})
+	if _, statErr := os.Stat(*termLog); statErr == nil {
+		verdict := v.Message(*target)
+		if err == nil {
+			verdict = "halt proven: " + verdict
+		}
+		_ = os.WriteFile(*termLog, []byte(verdict), 0o644)
+	}
+	return err
 }

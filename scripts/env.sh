@@ -8,6 +8,7 @@
 #   CHAINFLEET_ROOT        this checkout
 #   CHAINFLEET_CACHE       ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}: tools, cluster state
 #   CHAINFLEET_TOOLS       $CHAINFLEET_CACHE/tools: one <piece>-<version>/bin per tool
+#   CHAINFLEET_PROVISIONER_KEY, CHAINFLEET_TESTCHAIN_KEY  cache keys of our own Go code's builds
 #   PATH                   + those bin dirs (first, so they win over anything installed)
 #   PULUMI_HOME            $CHAINFLEET_CACHE/pulumi-home: plugins (kubernetes), credentials
 #   PULUMI_SKIP_UPDATE_CHECK, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true: never go online
@@ -39,11 +40,17 @@ export CHAINFLEET_TOOLS="$CHAINFLEET_CACHE/tools"
 CHAINFLEET_PROVISIONER_KEY=$(cat "$CHAINFLEET_ROOT"/tools/kubernetes/provisioner/*.go \
     "$CHAINFLEET_ROOT/tools/kubernetes/go.sum" | sha256sum | cut -c1-12)
 export CHAINFLEET_PROVISIONER_KEY
+# The test chain (tools/testchain, also ours): a hash of its two modules' go.mod, go.sum and Go
+# sources, names included (scripts/tools.sh piece testchain, scripts/images.sh testchain-*).
+CHAINFLEET_TESTCHAIN_KEY=$(cd "$CHAINFLEET_ROOT/tools/testchain" &&
+    sha256sum v047/go.mod v047/go.sum v047/*.go v050/go.mod v050/go.sum v050/*.go | sha256sum | cut -c1-12)
+export CHAINFLEET_TESTCHAIN_KEY
 
 export CHAINFLEET_PULUMI_BIN="$CHAINFLEET_TOOLS/pulumi-$PULUMI_VERSION/bin"
 # Not the Kubernetes provider's bin dir: tools.sh installs that plugin into $PULUMI_HOME, and
 # the CLI warns about every plugin it finds on PATH instead.
 for _cf_dir in \
+    "$CHAINFLEET_TOOLS/testchain-$CHAINFLEET_TESTCHAIN_KEY/bin" \
     "$CHAINFLEET_TOOLS/coredns-$COREDNS_VERSION/bin" \
     "$CHAINFLEET_TOOLS/cometbft-$COMETBFT_VERSION/bin" \
     "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin" \

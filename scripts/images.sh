@@ -25,6 +25,13 @@
 #   node           node:20-slim (monitor/Dockerfile's base)
 #   monitor        chainfleet-monitor:dev, Pulumi.dev.yaml's monitorImage, chainfleet-monitor:api-test
 #   node-agent     lib/nodeHome.ts NODE_AGENT_IMAGE (FROM scratch: node-agent/build.sh's static binary)
+#   testchain-047-v1, testchain-050-v2, testchain-050-v1
+#                  chainfleet/testchain:0.47-v1, :0.50-v2, :0.50-v1: our own Cosmos SDK chain
+#                  (tools/testchain; /usr/bin/testchaind and BusyBox), the binaries scripts/tools.sh
+#                  builds (piece testchain), copied from its cache. For the api/e2e tiers' real hard
+#                  fork (a governance upgrade v0.47 -> v0.50, and v0.50 v1 -> v2) in real pods;
+#                  imported by scripts/cluster/node.sh with the others. Not in the default
+#                  `build` (CI builds them through that import): `images.sh build testchain-047-v1 ...`
 #
 # Cache: ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/images/<image>-<key>.tar (docker save of
 # all of the image's names) and <image>-<key>.complete beside it, written last. The key is a
@@ -51,6 +58,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/env.sh"
 
 ALL_IMAGES=(pause busybox cometbft cometbft-next node monitor node-agent)
+# Known too, but built only when named (their cold build is the test chain's, 10+ minutes).
+TESTCHAIN_IMAGES=(testchain-047-v1 testchain-050-v2 testchain-050-v1)
 IMAGES_DIR="$CHAINFLEET_CACHE/images"
 RUN_DIR=/run/chainfleet
 DEFAULT_DOCKER_HOST="unix://$RUN_DIR/docker.sock"
@@ -88,7 +97,10 @@ image_names() {
         echo "chainfleet-monitor:dev $dev chainfleet-monitor:api-test"
         ;;
     node-agent) ts_const lib/nodeHome.ts NODE_AGENT_IMAGE ;;
-    *) die "unknown image '$1' (known: ${ALL_IMAGES[*]})" ;;
+    testchain-047-v1) echo "chainfleet/testchain:0.47-v1" ;;
+    testchain-050-v2) echo "chainfleet/testchain:0.50-v2" ;;
+    testchain-050-v1) echo "chainfleet/testchain:0.50-v1" ;;
+    *) die "unknown image '$1' (known: ${ALL_IMAGES[*]} ${TESTCHAIN_IMAGES[*]})" ;;
     esac
 }
 
@@ -237,6 +249,18 @@ key_node-agent() {
         sort -z | xargs -0 sha256sum)
 }
 
+key_testchain() {
+    # The binary is scripts/tools.sh's build, whose cache key hashes tools/testchain's modules
+    # and sources (scripts/env.sh); the tools script's recipe (build_testchain) too.
+    echo "$CHAINFLEET_TESTCHAIN_KEY"
+    declare -f build_testchain
+    sed -n '/^TESTCHAIN_BINARIES=/,/^}/p' "$ROOT/scripts/tools.sh"
+    deb_sha busybox-static
+}
+key_testchain-047-v1() { key_testchain; }
+key_testchain-050-v2() { key_testchain; }
+key_testchain-050-v1() { key_testchain; }
+
 # KEYS[<image>]: each image's key, computed once per run (hashing the inputs takes seconds).
 declare -A KEYS=()
 compute_key() { # <image>
@@ -384,6 +408,24 @@ build_node-agent() {
     docker_import_rootfs "$r" "$2" "$3" "ENV PATH=/usr/local/bin" "USER 10001:10001" \
         'ENTRYPOINT ["/usr/local/bin/chainfleet-agent"]' 'CMD ["help"]' "LABEL chainfleet.image-key=$4"
 }
+
+build_testchain() {
+    # /usr/bin/testchaind (static) and BusyBox (chainfleet runs `/bin/sh -c` scripts in the node
+    # image; probes use wget). No HOME is assumed: chainfleet passes --home. The binary is the
+    # one scripts/tools.sh built (cached there: not compiled again when it is).
+    local r=$1/rootfs bin=testchaind-${5#testchain-} dir
+    dir="$CHAINFLEET_TOOLS/testchain-$CHAINFLEET_TESTCHAIN_KEY/bin"
+    [[ -x $dir/$bin ]] || nice bash "$ROOT/scripts/tools.sh" testchain >&2
+    [[ -x $dir/$bin ]] || die "scripts/tools.sh testchain did not leave $dir/$bin"
+    rootfs_base "$r"
+    install -m 0755 "$dir/$bin" "$r/usr/bin/testchaind"
+    rootfs_busybox "$r"
+    docker_import_rootfs "$r" "$2" "$3" "ENV PATH=$DEFAULT_PATH" "WORKDIR /" \
+        'ENTRYPOINT ["/usr/bin/testchaind"]' 'CMD ["version"]' "LABEL chainfleet.image-key=$4"
+}
+build_testchain-047-v1() { build_testchain "$@"; }
+build_testchain-050-v2() { build_testchain "$@"; }
+build_testchain-050-v1() { build_testchain "$@"; }
 
 build_node() {
     # Like node:20-slim (docker-library/node 20/bookworm-slim): node in /usr/local/bin, npm in
@@ -616,8 +658,8 @@ import_image() { # <image>
 
 list_images() {
     local img key marker state size
-    printf '%-14s %-17s %8s  %-30s %s\n' IMAGE KEY SIZE STATE NAMES
-    for img in "${ALL_IMAGES[@]}"; do
+    printf '%-16s %-17s %8s  %-30s %s\n' IMAGE KEY SIZE STATE NAMES
+    for img in "${ALL_IMAGES[@]}" "${TESTCHAIN_IMAGES[@]}"; do
         compute_key "$img"
         key=${KEYS[$img]}
         marker="$IMAGES_DIR/$img-$key.complete"
@@ -628,7 +670,7 @@ list_images() {
             size=-
             state="not built"
         fi
-        printf '%-14s %-17s %8s  %-30s %s\n' "$img" "$key" "$size" "$state" "$(image_names "$img")"
+        printf '%-16s %-17s %8s  %-30s %s\n' "$img" "$key" "$size" "$state" "$(image_names "$img")"
     done
 }
 

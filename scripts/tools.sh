@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the pinned toolchain that the api and e2e tiers need (etcd, the Kubernetes control
 # plane, kwok, the Pulumi CLI with its Node.js language host, the Kubernetes provider plugin,
-# CometBFT), and what a real Kubernetes node needs (kubelet, kube-proxy, CoreDNS), from the
-# Go module proxy, through the wrapper modules under tools/.
+# CometBFT), what a real Kubernetes node needs (kubelet, kube-proxy, CoreDNS), and chainfleet's
+# own Cosmos SDK test chain (testchaind, two SDK lines), from the Go module proxy, through the
+# modules under tools/.
 #
 # Usage: scripts/tools.sh [--force] [piece...]     (npm run tools)
 #   pieces: etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs
-#           pulumi-kubernetes cometbft coredns (default: all, in that order: the cluster
-#           first, then Pulumi)
+#           pulumi-kubernetes cometbft coredns testchain (default: all, in that order: the
+#           cluster first, then Pulumi; the test chain last, as the longest cold build)
 #   --force rebuilds the named pieces even when cached.
 #
 # Each piece is built once into ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<piece>-<version>/
@@ -26,7 +27,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/env.sh
 . "$ROOT/scripts/env.sh"
 
-ALL_PIECES=(etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs pulumi-kubernetes cometbft coredns)
+ALL_PIECES=(etcd kubernetes provisioner kubelet kwok pulumi pulumi-language-nodejs pulumi-kubernetes cometbft coredns testchain)
 
 # Go settings for reproducible, readonly builds: the wrappers' committed go.sum is the
 # source of truth (no sumdb look-ups, no go.mod edits). Parallelism is Go's default
@@ -61,6 +62,7 @@ piece_version() {
     pulumi-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
     cometbft) echo "$COMETBFT_VERSION" ;;
     coredns) echo "$COREDNS_VERSION" ;;
+    testchain) echo "$CHAINFLEET_TESTCHAIN_KEY" ;;
     *) die "unknown piece '$1' (known: ${ALL_PIECES[*]})" ;;
     esac
 }
@@ -176,6 +178,28 @@ build_coredns() {
         -o "$1/bin/coredns" .)
 }
 
+# chainfleet's own Cosmos SDK chain (tools/testchain, tools/README.md): the binaries a real hard
+# fork test runs, one per SDK line and variant. Static (CGO_ENABLED=0; goleveldb is pure Go),
+# so scripts/images.sh copies these very files into the chainfleet/testchain images.
+# `testchaind version` says which is which (0.47-v1, 0.50-v2, 0.50-v1).
+TESTCHAIN_BINARIES=(testchaind-047-v1 testchaind-050-v2 testchaind-050-v1)
+build_testchain() {
+    check_pin testchain/v047 github.com/cosmos/cosmos-sdk "$TESTCHAIN_SDK_047"
+    check_pin testchain/v050 github.com/cosmos/cosmos-sdk "$TESTCHAIN_SDK_050"
+    local bin dir variant want start
+    for bin in "${TESTCHAIN_BINARIES[@]}"; do
+        start=$(date +%s)
+        dir=${bin#testchaind-}
+        variant=${dir#*-}
+        dir=v${dir%%-*}
+        (cd "$ROOT/tools/testchain/$dir" && CGO_ENABLED=0 "${GO_BUILD[@]}" \
+            -ldflags "-s -w -X main.Variant=$variant" -o "$1/bin/$bin" .)
+        want="${dir:1:1}.${dir:2}-$variant"
+        [[ $("$1/bin/$bin" version 2>&1) == "$want" ]] || die "$bin: \`version\` does not say $want"
+        log "testchain: $bin ($want) in $(($(date +%s) - start))s"
+    done
+}
+
 # --- driver --------------------------------------------------------------------------------
 
 # On a fresh machine every wrapper first downloads its modules, which waits on the network
@@ -187,10 +211,13 @@ prefetch_modules() {
     for piece in "$@"; do
         case $piece in
         provisioner | kubelet) wrapper=kubernetes ;;
+        testchain) wrapper="testchain/v047 testchain/v050" ;;
         *) wrapper=$piece ;;
         esac
         [[ -f "$CHAINFLEET_TOOLS/$piece-$(piece_version "$piece")/.complete" && $FORCE != *" $piece "* ]] && continue
-        (cd "$ROOT/tools/$wrapper" && nice go mod download) >/dev/null 2>&1 &
+        for wrapper in $wrapper; do
+            (cd "$ROOT/tools/$wrapper" && nice go mod download) >/dev/null 2>&1 &
+        done
     done
 }
 

@@ -21,6 +21,11 @@
 # - coredns v1.15.0: newest release on the proxy (`go list -m -versions`); its go.mod asks
 #   for Go 1.26.0, which the toolchain here has (1.26.8), and it builds with it.
 # - kubelet and kube-proxy: KUBERNETES_VERSION, like the control plane (one wrapper module).
+# - testchain (our own Cosmos SDK chain, tools/testchain; a real SDK upgrade v0.47 -> v0.50 in
+#   tests): cosmos-sdk v0.47.17 (CometBFT v0.37.5) and v0.50.15 (CometBFT v0.38.20, with
+#   cosmossdk.io/x/upgrade v0.1.4 and x/circuit v0.1.1), the newest patches of both lines the
+#   proxy serves (simapp itself is refused, hence our own app). Its cache key is not a version
+#   but CHAINFLEET_TESTCHAIN_KEY (scripts/env.sh), a hash of tools/testchain's modules and sources.
 #
 # Not built here: the real node's container runtime and network come from Debian bookworm's
 # packages (scripts/setup.sh): containerd 1.6.20, runc 1.1.5, containernetworking-plugins 1.1.1.
@@ -37,3 +42,5 @@ PULUMI_LANGUAGE_NODEJS_VERSION=v3.188.0
 PULUMI_KUBERNETES_VERSION=v4.25.0
 COMETBFT_VERSION=v0.38.19
 COREDNS_VERSION=v1.15.0
+TESTCHAIN_SDK_047=v0.47.17
+TESTCHAIN_SDK_050=v0.50.15

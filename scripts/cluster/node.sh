@@ -241,7 +241,8 @@ node_up() {
     start containerd --config "$NODE_DIR/containerd.toml" --log-level warn
     wait_for containerd containerd_ok
     # The images pods use (pause first of all): built once, cached, imported when missing.
-    "$ROOT/scripts/images.sh" import pause busybox cometbft cometbft-next node-agent
+    "$ROOT/scripts/images.sh" import pause busybox cometbft cometbft-next node-agent \
+        testchain-047-v1 testchain-050-v2 testchain-050-v1
 
     start kubelet --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$NODE_DIR/kubelet.kubeconfig" \
         --root-dir "$KUBELET_ROOT" --cert-dir "$KUBELET_ROOT/pki" \

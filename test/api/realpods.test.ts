@@ -30,8 +30,6 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { UPGRADE_INFO_PATH, adapterFor, upgradeInfoJson } from "../../chains";
-import { exitZeroOnHalt } from "../../chains/halt";
-import { SEI_HALT_EXIT_CODES } from "../../chains/sei";
 import { HeightGateInputs, HeightGateOutputs, heightGateProvider } from "../../dynamic-providers";
 import { fetchJson, podProxyUrl } from "../../kube/rpc";
 import { DEFAULT_GENESIS_TIME, DEFAULT_VALIDATOR_POWER } from "../../config/network";
@@ -39,6 +37,7 @@ import { planFleet } from "../../lib/fleetPeers";
 import { generatedGenesisJson } from "../../lib/genesis";
 import type { GroupSpec } from "../../lib/groupSpec";
 import { NodeGroupInput, buildNodeGroup } from "../../lib/manifests";
+import { AGENT_BINARY, AGENT_DIR, AGENT_IMAGE_BINARY, NODE_AGENT_IMAGE } from "../../lib/nodeHome";
 import { groupValidatorKey } from "../../lib/nodeKeys";
 import type { Incumbent } from "../../lib/plan";
 import type { GroupPlan, GroupPlanArgs } from "../../lib/planGroup";
@@ -691,18 +690,17 @@ describe("api: real pods on the real node", function () {
         });
     });
 
-    describe("the halt wrapper in a Job (chains/halt.ts)", () => {
-        it("a real node stopped by its pod's deletion fails the Job: a stop is not a halt", async () => {
-            // The Sei adapter's halt codes (0 and 130), around a real CometBFT node, which like
-            // seid exits 0 on SIGTERM (cometbft libs/os TrapSignal calls os.Exit(0); checked
-            // here): without the wrapper's stop check, this Job would be Complete.
+    describe("chainfleet-agent halt in a Job (node-agent/internal/halt)", () => {
+        it("a real node stopped by its pod's deletion fails the Job with exit 4: a stop is not a halt", async () => {
+            // A real CometBFT node, which like seid exits 0 on SIGTERM (cometbft libs/os
+            // TrapSignal calls os.Exit(0); checked here): judged by its exit, this Job would be
+            // Complete. Under the agent it fails, and says why in the termination message.
             const node = [
                 "/bin/sh",
                 "-c",
                 "cometbft init --home /tmp/h >/dev/null && exec cometbft start --home /tmp/h --proxy_app=kvstore",
-                "node",
             ];
-            const { command, args } = exitZeroOnHalt(node, SEI_HALT_EXIT_CODES);
+            const agentMount = { name: "agent", mountPath: AGENT_DIR };
             await clients().batch.createNamespacedJob({
                 namespace: ns,
                 body: {
@@ -713,8 +711,32 @@ describe("api: real pods on the real node", function () {
                             spec: onRealNode({
                                 restartPolicy: "Never",
                                 terminationGracePeriodSeconds: 20,
+                                volumes: [{ name: "agent", emptyDir: {} }],
+                                initContainers: [
+                                    {
+                                        name: "agent-install",
+                                        image: NODE_AGENT_IMAGE,
+                                        command: [AGENT_IMAGE_BINARY, "install", "--to", AGENT_DIR],
+                                        volumeMounts: [agentMount],
+                                    },
+                                ],
                                 containers: [
-                                    { name: "node", image: COMETBFT_IMAGE, command, args },
+                                    {
+                                        name: "node",
+                                        image: COMETBFT_IMAGE,
+                                        command: [AGENT_BINARY],
+                                        args: [
+                                            "halt",
+                                            "--home",
+                                            "/tmp/h",
+                                            "--app-height",
+                                            "100000",
+                                            "--rpc-only",
+                                            "--",
+                                            ...node,
+                                        ],
+                                        volumeMounts: [agentMount],
+                                    },
                                 ],
                             }),
                         },

@@ -123,6 +123,7 @@ describe("e2e: HardFork upgrade (sei)", function () {
                     config(
                         group(SEI_V2, {
                             strategy: "HardFork",
+                            entrantVolumes: "genesis",
                             haltHeight: HALT_HEIGHT,
                             upgradeName: UPGRADE_NAME,
                             timeouts: {

@@ -286,6 +286,7 @@ describe("e2e: pulumi up killed mid-wait", function () {
                         config(
                             seiGroup("ghcr.io/sei-protocol/sei:v6.0.0", {
                                 strategy: "HardFork",
+                                entrantVolumes: "genesis",
                                 haltHeight: 500,
                                 upgradeName: "v6.0.0",
                                 timeouts: {

@@ -135,7 +135,12 @@ describe("#checkCatalog (schema and rules)", () => {
         [
             "an unknown adapter",
             (d) => (d.protocols.cometbft.adapter = "tendermint"),
-            [["protocols.cometbft.adapter", /adapter must be one of sei, cometbft, avalanche/]],
+            [
+                [
+                    "protocols.cometbft.adapter",
+                    /adapter must be one of sei, cometbft, cosmos, avalanche/,
+                ],
+            ],
         ],
         [
             "a port number used twice",

@@ -1,12 +1,11 @@
 // The shell the adapters put into pods, run for real: the readiness script against /status
-// answers served by stand-in curl and wget, and the halt wrapper around real child processes.
+// answers served by stand-in curl and wget.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { adapterFor } from "../../chains";
-import { exitZeroOnHalt, haltWrapperScript } from "../../chains/halt";
 import { statusProbeScript } from "../../chains/probes";
 import { DELETE, fixture, withField } from "../testdata/chains/fixtures";
 
@@ -158,87 +157,5 @@ describe("chains: readiness probe script", () => {
             const exec = adapterFor(kind).readinessProbe.exec as { command: string[] };
             assert.equal(exec.command[2], statusProbeScript(26657));
         }
-    });
-});
-
-/** Runs `node -e program` under the halt wrapper; resolves with its exit code and output. */
-function runWrapped(
-    program: string,
-    onSpawn?: (pid: number) => void,
-): Promise<{ code: number | null; signal: string | null; stdout: string }> {
-    const { command, args } = exitZeroOnHalt([process.execPath, "-e", program], [0, 130]);
-    const child = spawn(command[0], [...command.slice(1), ...args], {
-        stdio: ["ignore", "pipe", "inherit"],
-    });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-        stdout += chunk.toString();
-        if (onSpawn && stdout.includes("READY")) {
-            onSpawn(child.pid as number);
-            onSpawn = undefined;
-        }
-    });
-    return new Promise((resolve) => {
-        child.on("close", (code, signal) => resolve({ code, signal, stdout }));
-    });
-}
-
-describe("chains: halt wrapper", () => {
-    const exits: [string, string, number][] = [
-        ["exit 130 (seid's halt)", "process.exit(130)", 0],
-        ["exit 0", "process.exit(0)", 0],
-        ["exit 1 (a crash)", "process.exit(1)", 1],
-        ["exit 143 (killed by SIGTERM, not a halt)", "process.exit(143)", 143],
-    ];
-    for (const [name, program, want] of exits) {
-        it(`maps ${name} to ${want}`, async () => {
-            const res = await runWrapped(program);
-            assert.equal(res.code, want);
-            const said = /node halted on purpose/.test(res.stdout);
-            assert.equal(said, want === 0, res.stdout);
-        });
-    }
-
-    it("lets a node halt by sending itself SIGINT, as the Cosmos SDK does", async () => {
-        // Like Go's signal.Notify, a Node listener re-enables the SIGINT that sh ignores for
-        // background jobs; the handler then exits 128 + 2, as seid does.
-        const program = [
-            'process.on("SIGINT", () => process.exit(130));',
-            'setTimeout(() => process.kill(process.pid, "SIGINT"), 50);',
-            // Gives up after 5 s, so a broken wrapper fails the test instead of hanging it.
-            "setTimeout(() => process.exit(99), 5000);",
-        ].join("\n");
-        const res = await runWrapped(program);
-        assert.equal(res.code, 0);
-        assert.match(res.stdout, /node halted on purpose \(exit 130\)/);
-    });
-
-    // A stop is never a halt: seid exits 0 on SIGTERM, and an INT from outside is not the
-    // node's own SIGINT. Whatever the node exits with, the wrapper reports the stop.
-    const stops: [string, NodeJS.Signals, number, number][] = [
-        ["exits 0 on SIGTERM, as seid does", "SIGTERM", 0, 143],
-        ["exits 130 on SIGTERM", "SIGTERM", 130, 143],
-        ["exits 42 on SIGTERM", "SIGTERM", 42, 143],
-        ["exits 130 on a SIGINT from outside", "SIGINT", 130, 130],
-    ];
-    for (const [name, signal, nodeCode, want] of stops) {
-        it(`a node stopped by the pod's ${signal} that ${name} is not a halt: exit ${want}`, async () => {
-            const program = [
-                `process.on("${signal}", () => { console.log("node got ${signal}"); process.exit(${nodeCode}); });`,
-                'console.log("READY");',
-                // Gives up after 5 s, so a broken wrapper fails the test instead of hanging it.
-                "setTimeout(() => process.exit(99), 5000);",
-            ].join("\n");
-            const res = await runWrapped(program, (pid) => process.kill(pid, signal));
-            // The node got the signal and finished before the wrapper exited.
-            assert.match(res.stdout, new RegExp(`node got ${signal}`));
-            assert.equal(res.code, want);
-            assert.doesNotMatch(res.stdout, /halted on purpose/);
-        });
-    }
-
-    it("refuses an empty or impossible list of halt codes", () => {
-        assert.throws(() => haltWrapperScript([]), /haltExitCodes must list exit codes/);
-        assert.throws(() => haltWrapperScript([256]), /integers 0-255\), got \[256\]/);
     });
 });

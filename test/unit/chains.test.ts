@@ -6,11 +6,12 @@ import {
     isBootstrappedRequestBody,
     portFor,
     upgradeInfoJson,
+    haltFlagHeight,
     type ChainAdapter,
     type ChainKind,
 } from "../../chains";
 
-const adapters: ChainAdapter[] = CHAIN_KINDS.map(adapterFor);
+const adapters: ChainAdapter[] = CHAIN_KINDS.map((kind) => adapterFor(kind));
 
 describe("chains: adapterFor", () => {
     for (const kind of CHAIN_KINDS) {
@@ -22,7 +23,7 @@ describe("chains: adapterFor", () => {
     it("throws on an unknown kind, listing the allowed ones", () => {
         assert.throws(
             () => adapterFor("solana" as ChainKind),
-            /^Error: Unknown chain kind "solana"\. Allowed values are: sei, cometbft, avalanche\.$/,
+            /^Error: Unknown chain kind "solana"\. Allowed values are: sei, cometbft, cosmos, avalanche\.$/,
         );
     });
 });
@@ -30,6 +31,13 @@ describe("chains: adapterFor", () => {
 describe("chains: ports", () => {
     const want: Record<ChainKind, Record<string, [number, string]>> = {
         cometbft: { p2p: [26656, "p2p"], rpc: [26657, "rpc"], metrics: [26660, "metrics"] },
+        cosmos: {
+            p2p: [26656, "p2p"],
+            rpc: [26657, "rpc"],
+            metrics: [26660, "metrics"],
+            api: [1317, "api"],
+            grpc: [9090, "grpc"],
+        },
         sei: {
             p2p: [26656, "p2p"],
             rpc: [26657, "rpc"],
@@ -162,32 +170,66 @@ describe("chains: start commands", () => {
 });
 
 describe("chains: halt height", () => {
-    it("sei halts with --halt-height and treats exits 0 and 130 as a deliberate halt", () => {
-        const sei = adapterFor("sei");
-        assert.equal(sei.supportsHaltHeight, true);
-        assert.deepEqual(sei.haltHeightArgs(49999999), ["--halt-height", "49999999"]);
-        assert.deepEqual(sei.haltExitCodes, [0, 130]);
+    // The flag that leaves the app committed at H-1 for an upgrade at H = 100, per SDK release:
+    // the halt-height block is committed up to v0.50.9, only the blocks below it from v0.50.10
+    // (cosmos-sdk #21256; reproduced here, research/cosmos-upgrade.md).
+    const lines: [string, string | undefined, number][] = [
+        ["sei (sei-cosmos, an SDK v0.47 fork)", "sei", 99],
+        ["cosmos v0.45.16", "v0.45.16", 99],
+        ["cosmos v0.46.16", "v0.46.16", 99],
+        ["cosmos v0.47.17", "v0.47.17", 99],
+        ["cosmos v0.50.1", "v0.50.1", 99],
+        ["cosmos v0.50.9 (last with > in checkHalt)", "v0.50.9", 99],
+        ["cosmos v0.50.10 (first with >=)", "v0.50.10", 100],
+        ["cosmos v0.50.15", "v0.50.15", 100],
+        ["cosmos v0.50.10-rc.1", "v0.50.10-rc.1", 100],
+        ["cosmos v0.53.4", "v0.53.4", 100],
+        ["cosmos without sdkVersion (default v0.50.10)", undefined, 100],
+    ];
+    for (const [name, version, flag] of lines) {
+        it(`${name}: --halt-height ${flag} for an upgrade at 100`, () => {
+            const adapter =
+                version === "sei"
+                    ? adapterFor("sei")
+                    : adapterFor("cosmos", { daemon: "gaiad", sdkVersion: version });
+            assert.equal(adapter.supportsHaltHeight, true);
+            assert.deepEqual(adapter.haltHeightArgs(100), ["--halt-height", String(flag)]);
+            const cmd = adapter.start({ haltHeight: 100, extraArgs: ["--trace"] });
+            assert.deepEqual(cmd.args.slice(-3), ["--halt-height", String(flag), "--trace"]);
+        });
+    }
+
+    it("the same rule through haltFlagHeight, which refuses an unknown SDK line", () => {
+        assert.equal(haltFlagHeight(2, "v0.47.0"), 1);
+        assert.equal(haltFlagHeight(2, "v0.53.0"), 2);
+        assert.throws(
+            () => haltFlagHeight(100, "v0.48.0"),
+            /v0\.48 is not a Cosmos SDK release line/,
+        );
+        assert.throws(() => haltFlagHeight(100, "v0.50"), /with its patch version/);
     });
 
-    it("sei start with haltHeight wraps seid so the Job completes, args still seid's", () => {
-        const cmd = adapterFor("sei").start({ haltHeight: 100, extraArgs: ["--trace"] });
-        assert.deepEqual(cmd.command.slice(0, 2), ["/bin/sh", "-c"]);
-        assert.match(cmd.command[2], /0\|130\) echo/);
-        assert.equal(cmd.command[3], "chainfleet-halt-wrapper");
-        assert.equal(cmd.command.length, 4);
+    it("cosmos start runs the daemon from its home, reachable on all addresses", () => {
+        const cmd = adapterFor("cosmos", { daemon: "testchaind" }).start({ extraArgs: [] });
+        assert.deepEqual(cmd.command, ["testchaind"]);
         assert.deepEqual(cmd.args, [
-            "seid",
             "start",
             "--home",
-            "/sei",
+            "/testchaind",
             "--rpc.laddr",
             "tcp://0.0.0.0:26657",
             "--p2p.laddr",
             "tcp://0.0.0.0:26656",
-            "--halt-height",
-            "100",
-            "--trace",
         ]);
+        const home = adapterFor("cosmos", { daemon: "/usr/bin/gaiad", home: "/data" });
+        assert.equal(home.homeDir, "/data");
+        assert.equal(adapterFor("cosmos", { daemon: "/usr/bin/gaiad" }).homeDir, "/gaiad");
+        assert.deepEqual(home.nodeHome?.binary, "/usr/bin/gaiad");
+    });
+
+    it("only cosmos reads the app's committed height on disk (sei-db keeps it elsewhere)", () => {
+        assert.equal(adapterFor("cosmos", { daemon: "gaiad" }).appHeightOnDisk, true);
+        assert.equal(adapterFor("sei").appHeightOnDisk, false);
     });
 
     const badHeights: [string, number][] = [
@@ -201,6 +243,10 @@ describe("chains: halt height", () => {
         it(`sei refuses ${name}`, () => {
             assert.throws(
                 () => adapterFor("sei").haltHeightArgs(h),
+                /haltHeight must be a positive integer block height/,
+            );
+            assert.throws(
+                () => adapterFor("cosmos", { daemon: "gaiad" }).haltHeightArgs(h),
                 /haltHeight must be a positive integer block height/,
             );
             assert.throws(
@@ -218,7 +264,6 @@ describe("chains: halt height", () => {
         it(`${kind} cannot halt at a height and says what to use instead`, () => {
             const a = adapterFor(kind);
             assert.equal(a.supportsHaltHeight, false);
-            assert.deepEqual(a.haltExitCodes, []);
             const msg = new RegExp(`chain kind "${kind}" cannot halt at height 100: `);
             assert.throws(() => a.haltHeightArgs(100), msg);
             assert.throws(() => a.haltHeightArgs(100), why);

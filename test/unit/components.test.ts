@@ -235,7 +235,7 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
                     replicas: 1,
                     image: "ghcr.io/sei-protocol/sei:v6.1.0",
                     storage: { size: "1Gi" },
-                    update: { strategy: "HardFork", haltHeight: 5 },
+                    update: { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 5 },
                 },
             },
         });

@@ -106,7 +106,7 @@ const cases: Case[] = [
         rule: "chain is known",
         path: "chain",
         value: "ethereum",
-        message: /one of sei, cometbft, avalanche/,
+        message: /one of sei, cometbft, cosmos, avalanche/,
     },
     {
         rule: "namespace is a DNS label",
@@ -168,6 +168,35 @@ const cases: Case[] = [
         message: /Rolling, BlueGreen, HardFork/,
     },
     {
+        rule: "a HardFork says where its entrant volumes start",
+        path: "groups.rpc.update",
+        value: { strategy: "HardFork", haltHeight: 100 },
+        at: "groups.rpc.update.entrantVolumes",
+        message:
+            /must reach the upgrade height with the old binary: set entrantVolumes: cloneIncumbent.*configure the group's snapshot.*entrantVolumes: genesis/,
+    },
+    {
+        rule: "entrantVolumes snapshot needs a snapshot",
+        path: "groups.rpc.update",
+        value: { strategy: "BlueGreen", entrantVolumes: "snapshot" },
+        at: "groups.rpc.update.entrantVolumes",
+        message: /entrantVolumes snapshot needs the group's snapshot/,
+    },
+    {
+        rule: "entrantVolumes is for groups with entrants",
+        path: "groups.rpc.update",
+        value: { strategy: "Rolling", entrantVolumes: "cloneIncumbent" },
+        at: "groups.rpc.update.entrantVolumes",
+        message: /applies to BlueGreen and HardFork: a Rolling group has no entrants/,
+    },
+    {
+        rule: "entrantVolumes known",
+        path: "groups.rpc.update",
+        value: { strategy: "BlueGreen", entrantVolumes: "copy" },
+        at: "groups.rpc.update.entrantVolumes",
+        message: /entrantVolumes must be one of snapshot, cloneIncumbent, genesis/,
+    },
+    {
         rule: "HardFork needs haltHeight",
         path: "groups.rpc.update",
         value: { strategy: "HardFork" },
@@ -177,7 +206,7 @@ const cases: Case[] = [
     {
         rule: "haltHeight >= 2",
         path: "groups.rpc.update",
-        value: { strategy: "HardFork", haltHeight: 0 },
+        value: { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 0 },
         at: "groups.rpc.update.haltHeight",
         message: /at least 2/,
     },
@@ -185,7 +214,7 @@ const cases: Case[] = [
         // The bootstrap halts after H-1, and block 0 is no block: refused here, not at preview.
         rule: "haltHeight 1 leaves the bootstrap no block to halt after",
         path: "groups.rpc.update",
-        value: { strategy: "HardFork", haltHeight: 1 },
+        value: { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 1 },
         at: "groups.rpc.update.haltHeight",
         message: /at least 2: the bootstrap halts the incumbent after block haltHeight - 1/,
     },
@@ -566,7 +595,7 @@ const cases: Case[] = [
                 replicas: 1,
                 image: "avaplatform/avalanchego:v1.13.5",
                 storage: { size: "1Ti" },
-                update: { strategy: "HardFork", haltHeight: 10 },
+                update: { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 10 },
             },
         },
         at: "groups.hf.update.strategy",
@@ -886,7 +915,12 @@ const cases: Case[] = [
         value: { keySecret: "rpc-key" },
         also: {
             "groups.rpc.replicas": 1,
-            "groups.rpc.update": { strategy: "HardFork", haltHeight: 100, upgradeName: "v2" },
+            "groups.rpc.update": {
+                strategy: "HardFork",
+                entrantVolumes: "genesis",
+                haltHeight: 100,
+                upgradeName: "v2",
+            },
         },
         at: "groups.rpc.update.strategy",
         message: /a signing group cannot use HardFork/,
@@ -967,6 +1001,55 @@ const cases: Case[] = [
         value: { nodeSelector: { pool: 3 } },
         at: "groups.rpc.placement.nodeSelector.pool",
         message: /nodeSelector values must be strings/,
+    },
+    {
+        rule: "chain cosmos needs its daemon",
+        path: "chain",
+        value: "cosmos",
+        at: "cosmos",
+        message:
+            /chain cosmos needs the daemon it runs: cosmos: \{daemon: gaiad, sdkVersion: v0\.50\.13\}/,
+    },
+    {
+        rule: "cosmos is for chain cosmos only",
+        path: "cosmos",
+        value: { daemon: "gaiad" },
+        at: "cosmos",
+        message: /cosmos applies to chain cosmos only; the sei adapter knows its own daemon/,
+    },
+    {
+        rule: "cosmos.daemon is a command or an absolute path",
+        path: "cosmos",
+        value: { daemon: "gaiad start" },
+        also: { chain: "cosmos" },
+        at: "cosmos.daemon",
+        message:
+            /daemon must be the daemon's name in the image's PATH \(e\.g\. gaiad\) or an absolute path/,
+    },
+    {
+        rule: "cosmos.home is an absolute directory",
+        path: "cosmos",
+        value: { daemon: "gaiad", home: "/data/../etc" },
+        also: { chain: "cosmos" },
+        at: "cosmos.home",
+        message: /home must be an absolute directory other than \//,
+    },
+    {
+        rule: "cosmos.sdkVersion has its patch version",
+        path: "cosmos",
+        value: { daemon: "gaiad", sdkVersion: "v0.50" },
+        also: { chain: "cosmos" },
+        at: "cosmos.sdkVersion",
+        message: /with its patch version.*--halt-height changed meaning in v0\.50\.10/,
+    },
+    {
+        rule: "cosmos.sdkVersion is a released SDK line",
+        path: "cosmos",
+        value: { daemon: "gaiad", sdkVersion: "v0.49.1" },
+        also: { chain: "cosmos" },
+        at: "cosmos.sdkVersion",
+        message:
+            /v0\.49 is not a Cosmos SDK release line chainfleet knows \(v0\.45, v0\.46, v0\.47, v0\.50, v0\.53, or newer\)/,
     },
     {
         rule: "overrides.json is chainfleet's",

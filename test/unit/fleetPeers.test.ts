@@ -241,7 +241,12 @@ describe("fleet peers and keys", () => {
                     replicas: 2,
                     image: "ghcr.io/sei-protocol/sei:v6.1.0",
                     storage: { size: "10Gi" },
-                    update: { strategy: "HardFork", haltHeight: 100, upgradeName: "v6.1.0" },
+                    update: {
+                        strategy: "HardFork",
+                        entrantVolumes: "genesis",
+                        haltHeight: 100,
+                        upgradeName: "v6.1.0",
+                    },
                 },
             },
         });

@@ -34,6 +34,7 @@ const SHA = "c".repeat(64);
 const IMAGES: Record<ChainKind, string> = {
     cometbft: "cometbft/cometbft:v0.38.19",
     sei: "ghcr.io/sei-protocol/sei:v6.3.0",
+    cosmos: "chainfleet/testchain:0.47-v1",
     avalanche: "avaplatform/avalanchego:v1.13.5",
 };
 

@@ -5,6 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import fc from "fast-check";
+import { buildNodeGroup } from "../../lib/manifests";
 import { ConfigError, parseStackConfig } from "../../config";
 import type { GroupConfig } from "../../config/schema";
 import type { Incumbent } from "../../lib/plan";
@@ -47,7 +48,12 @@ function plan(config: GroupConfig, incumbent?: Incumbent, cohort?: GroupCohort):
 }
 
 const OLD_IMAGE = "ghcr.io/sei-protocol/sei:v6.0.0";
-const hardFork = { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" };
+const hardFork = {
+    strategy: "HardFork",
+    entrantVolumes: "genesis",
+    haltHeight: 1000,
+    upgradeName: "v6.1.0",
+};
 const elsewhere: Incumbent = { set: "rpc-aaaaaaaa", revision: "aaaaaaaa", image: OLD_IMAGE };
 const switched: Incumbent = { ...elsewhere, switchedAt: "2026-01-01T00:00:00Z" };
 
@@ -188,6 +194,72 @@ describe("planGroup: what each plan declares", () => {
     });
 });
 
+describe("planGroup: entrant volumes", () => {
+    const dataSources = (p: GroupPlan) =>
+        buildNodeGroup(p.nodeSet.input).pvcs.map(
+            (pvc) => (pvc.spec as { dataSource?: { kind: string; name: string } }).dataSource,
+        );
+    const cases: {
+        name: string;
+        update: Record<string, unknown>;
+        incumbent?: Incumbent;
+        want: (string | undefined)[];
+    }[] = [
+        {
+            name: "cloneIncumbent: each entrant volume clones the incumbent's of its ordinal, wrapping",
+            update: { ...hardFork, entrantVolumes: "cloneIncumbent" },
+            incumbent: { ...elsewhere, replicas: 2 },
+            want: ["data-rpc-aaaaaaaa-0", "data-rpc-aaaaaaaa-1", "data-rpc-aaaaaaaa-0"],
+        },
+        {
+            name: "cloneIncumbent on BlueGreen too",
+            update: { strategy: "BlueGreen", entrantVolumes: "cloneIncumbent" },
+            incumbent: { ...elsewhere, replicas: 3 },
+            want: ["data-rpc-aaaaaaaa-0", "data-rpc-aaaaaaaa-1", "data-rpc-aaaaaaaa-2"],
+        },
+        {
+            name: "cloneIncumbent on a first deployment: nothing to clone",
+            update: { ...hardFork, entrantVolumes: "cloneIncumbent" },
+            want: [undefined, undefined, undefined],
+        },
+        {
+            name: "cloneIncumbent once switched: the set is the incumbent, no clone of itself",
+            update: { ...hardFork, entrantVolumes: "cloneIncumbent" },
+            incumbent: undefined,
+            want: [undefined, undefined, undefined],
+        },
+        {
+            name: "genesis: empty volumes",
+            update: hardFork,
+            incumbent: elsewhere,
+            want: [undefined, undefined, undefined],
+        },
+    ];
+    for (const c of cases) {
+        it(c.name, () => {
+            const got = dataSources(plan(groupConfig(c.update), c.incumbent));
+            assert.deepEqual(
+                got.map((d) => d?.name),
+                c.want,
+            );
+            for (const d of got) if (d) assert.equal(d.kind, "PersistentVolumeClaim");
+        });
+    }
+
+    it("a steady set that was cloned declares no dataSource (its PVCs ignore it anyway)", () => {
+        const config = groupConfig({ ...hardFork, entrantVolumes: "cloneIncumbent" });
+        const first = plan(config, { ...elsewhere, replicas: 3 });
+        const steady = plan(config, {
+            set: first.nodeSet.statefulSetName,
+            revision: first.revision,
+            image: "x",
+            replicas: 3,
+            switchedAt: "2026-01-01T00:00:00Z",
+        });
+        assert.deepEqual(dataSources(steady), [undefined, undefined, undefined]);
+    });
+});
+
 describe("planGroup: properties", () => {
     const strategy = fc.constantFrom<Strategy>("Rolling", "BlueGreen", "HardFork");
     const incumbent = fc.option(
@@ -214,7 +286,12 @@ describe("planGroup: properties", () => {
     } {
         const update =
             s.strategy === "HardFork"
-                ? { strategy: s.strategy, haltHeight: s.upgradeHeight, upgradeName: "up" }
+                ? {
+                      strategy: s.strategy,
+                      entrantVolumes: "genesis",
+                      haltHeight: s.upgradeHeight,
+                      upgradeName: "up",
+                  }
                 : { strategy: s.strategy };
         const config = groupConfig(update, { replicas: s.replicas + s.cohortReplicas });
         const cohort =
@@ -313,7 +390,11 @@ describe("planGroup: properties", () => {
             fc.property(fc.integer({ min: -3, max: 50 }), (haltHeight) => {
                 let config: GroupConfig;
                 try {
-                    config = groupConfig({ strategy: "HardFork", haltHeight });
+                    config = groupConfig({
+                        strategy: "HardFork",
+                        entrantVolumes: "genesis",
+                        haltHeight,
+                    });
                 } catch (err) {
                     assert.ok(err instanceof ConfigError);
                     assert.ok(haltHeight < 2, `haltHeight ${haltHeight} was refused`);

@@ -73,7 +73,12 @@ function names(text: string, name: string): boolean {
     return new RegExp(`(^|[\\s,])${escaped}(,|\\s|$)`, "m").test(text);
 }
 
-const hardFork = { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" };
+const hardFork = {
+    strategy: "HardFork",
+    entrantVolumes: "genesis",
+    haltHeight: 1000,
+    upgradeName: "v6.1.0",
+};
 const rev = (strategy: string, group: Record<string, unknown> = {}) => {
     const p = planGroup(args(groupConfig({ strategy }, group)));
     return { set: p.nodeSet.statefulSetName, revision: p.revision };

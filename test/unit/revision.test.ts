@@ -50,7 +50,18 @@ const podShapingEdits: [string, (g: GroupConfig) => GroupConfig][] = [
 /** Edits that do not shape pods: the revision must stay. */
 const neutralEdits: [string, (g: GroupConfig) => GroupConfig][] = [
     ["replicas", (g) => ({ ...g, replicas: g.replicas + 7 })],
-    ["strategy", (g) => ({ ...g, update: { ...g.update, strategy: "HardFork", haltHeight: 10 } })],
+    [
+        "strategy",
+        (g) => ({
+            ...g,
+            update: {
+                ...g.update,
+                strategy: "HardFork",
+                entrantVolumes: "genesis",
+                haltHeight: 10,
+            },
+        }),
+    ],
     ["tolerance", (g) => ({ ...g, update: { ...g.update, caughtUpTolerance: 99 } })],
     ["pdb", (g) => ({ ...g, podDisruptionBudget: { minAvailable: 1 } })],
 ];

@@ -12,17 +12,19 @@ import type { Incumbent } from "../../lib/plan";
 let mocks: Recorder;
 
 async function declare(
-    chain: "sei" | "cometbft",
+    chain: "sei" | "cometbft" | "cosmos",
     update: Record<string, unknown>,
     incumbent?: Incumbent,
     group: Record<string, unknown> = {},
+    stack: Record<string, unknown> = {},
 ): Promise<Recorded[]> {
     const { Fleet } = await import("../../components/Fleet");
     mocks.reset();
     const config = parseStackConfig({
         network: "testnet",
         chain,
-        ...(chain === "sei" ? { chainId: "atlantic-2" } : {}),
+        ...(chain !== "cometbft" ? { chainId: "atlantic-2" } : {}),
+        ...stack,
         groups: {
             rpc: {
                 replicas: 2,
@@ -109,6 +111,69 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         assert.deepEqual(sw.inputs.selector, entrant.spec.selector.matchLabels);
     });
 
+    // A generic Cosmos SDK chain: the halt flag follows the SDK line, the target app height not.
+    const cosmosLines: [string, number][] = [
+        ["v0.47.17", 999],
+        ["v0.50.9", 999],
+        ["v0.50.15", 1000],
+    ];
+    for (const [sdkVersion, flag] of cosmosLines) {
+        it(`HardFork on cosmos ${sdkVersion}: --halt-height ${flag}, the agent proves app height 999 from application.db`, async () => {
+            const incumbent = {
+                set: "rpc-aaaaaaaa",
+                revision: "aaaaaaaa",
+                image: "chainfleet/testchain:0.47-v1",
+            };
+            const resources = await declare(
+                "cosmos",
+                {
+                    strategy: "HardFork",
+                    entrantVolumes: "genesis",
+                    haltHeight: 1000,
+                    upgradeName: "v047-to-v050",
+                },
+                incumbent,
+                { image: "chainfleet/testchain:0.50-v2" },
+                { cosmos: { daemon: "testchaind", sdkVersion } },
+            );
+            const [b] = dynamic(resources, "Bootstrap");
+            const node = b.inputs.job.spec.template.spec.containers[0];
+            assert.deepEqual(node.args, [
+                "halt",
+                "--home",
+                "/testchaind",
+                "--app-height",
+                "999",
+                "--rpc",
+                "http://127.0.0.1:26657",
+                "--",
+                "testchaind",
+                "start",
+                "--home",
+                "/testchaind",
+                "--rpc.laddr",
+                "tcp://0.0.0.0:26657",
+                "--p2p.laddr",
+                "tcp://0.0.0.0:26656",
+                "--halt-height",
+                String(flag),
+            ]);
+            const [entrant] = statefulSets(resources);
+            const prepare = entrant.spec.template.spec.initContainers.find(
+                (c: { name: string }) => c.name === "prepare",
+            );
+            assert.deepEqual(prepare.args.slice(0, 7), [
+                "prepare",
+                "--chain",
+                "cosmos",
+                "--home",
+                "/testchaind",
+                "--binary",
+                "testchaind",
+            ]);
+        });
+    }
+
     it("HardFork: bootstrap Jobs run the incumbent image to H-1 on the entrant volumes", async () => {
         const incumbent = {
             set: "rpc-aaaaaaaa",
@@ -117,7 +182,12 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         };
         const resources = await declare(
             "sei",
-            { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" },
+            {
+                strategy: "HardFork",
+                entrantVolumes: "genesis",
+                haltHeight: 1000,
+                upgradeName: "v6.1.0",
+            },
             incumbent,
         );
         const [entrant] = statefulSets(resources);
@@ -133,9 +203,32 @@ describe("NodeDeployment upgrade plans under mocks", () => {
             const argv = [...pod.containers[0].command, ...pod.containers[0].args].join(" ");
             assert.match(argv, /--halt-height 999\b/, "halts at H-1");
             assert.equal(b.inputs.haltHeight, 999);
+            // The agent proves the halt by the app's height: only its 0 is a success, never
+            // seid's own 130 or 0 (a SIGTERM gives 0 too).
+            assert.deepEqual(b.inputs.haltExitCodes, []);
+            assert.deepEqual(pod.containers[0].command, ["/chainfleet/bin/chainfleet-agent"]);
+            assert.deepEqual(
+                pod.containers[0].args.slice(0, 9),
+                [
+                    "halt",
+                    "--home",
+                    "/sei",
+                    "--app-height",
+                    "999",
+                    "--rpc",
+                    "http://127.0.0.1:26657",
+                    "--rpc-only",
+                    "--",
+                ],
+                "the agent runs seid to app height H-1, judged by /abci_info (sei-db)",
+            );
+            assert.equal(pod.containers[0].args[9], "seid");
+            assert.equal(pod.containers[0].terminationMessagePolicy, "FallbackToLogsOnError");
             assert.ok(
-                b.inputs.haltExitCodes.includes(130),
-                "Sei's halt exit code counts as success",
+                pod.containers[0].volumeMounts.some(
+                    (m: { mountPath: string }) => m.mountPath === "/chainfleet/bin",
+                ),
+                "the agent is mounted in the node container",
             );
             const claim = pod.volumes.find(
                 (v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim,
@@ -184,8 +277,14 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         },
         {
             strategy: "HardFork",
+            entrantVolumes: "genesis",
             chain: "sei",
-            update: { strategy: "HardFork", haltHeight: 1000, upgradeName: "v6.1.0" },
+            update: {
+                strategy: "HardFork",
+                entrantVolumes: "genesis",
+                haltHeight: 1000,
+                upgradeName: "v6.1.0",
+            },
             kinds: ["Bootstrap", "HeightGate", "TrafficSwitch"],
         },
     ] as const) {
@@ -352,7 +451,7 @@ describe("NodeDeployment upgrade plans under mocks", () => {
         await assert.rejects(
             declare(
                 "sei",
-                { strategy: "HardFork", haltHeight: 1000 },
+                { strategy: "HardFork", entrantVolumes: "genesis", haltHeight: 1000 },
                 { set: "rpc-aaaaaaaa", revision: "aaaaaaaa" },
             ),
             /set update.bootstrapImage/,

@@ -20,6 +20,9 @@ const (
 	// override naming an unknown key or with the wrong type, an unreadable key file. Retrying
 	// cannot help; fix the stack config.
 	Invalid = 3
+	// NotProven (`halt`): the node ended without its app at exactly the height asked for, so
+	// its volume must not be handed to the next binary. A pod deleted mid-way ends so too.
+	NotProven = 4
 )
 
 // Error is an error with the exit code the process should end with.

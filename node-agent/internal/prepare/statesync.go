@@ -14,11 +14,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/syndtr/goleveldb/leveldb"
-	"github.com/syndtr/goleveldb/leveldb/opt"
-
 	"chainfleet/node-agent/internal/exitcode"
 	"chainfleet/node-agent/internal/fsutil"
+	"chainfleet/node-agent/internal/storedb"
 	"chainfleet/node-agent/internal/tomlmerge"
 )
 
@@ -206,7 +204,7 @@ func (r *runner) hasBlockData() (bool, string) {
 	case backend != "goleveldb":
 		return true, fmt.Sprintf("%s exists and the agent reads only goleveldb (%s is %s): the node has run on this home, which counts as block data", rel, k.dbBackend, backend)
 	}
-	h, err := LastBlockHeight(path)
+	h, err := storedb.StateLastBlockHeight(path)
 	if err != nil {
 		return true, fmt.Sprintf("%s exists but its state could not be read (%v); treating the home as synced", rel, err)
 	}
@@ -228,83 +226,6 @@ func (r *runner) existingConfigToml() map[string]any {
 		return nil
 	}
 	return doc
-}
-
-// stateKey is the key of the latest state in CometBFT's state database (state/state.go).
-var stateKey = []byte("stateKey")
-
-// LastBlockHeight reads the LastBlockHeight of the state in a goleveldb state.db, opened
-// read-only (goleveldb then writes nothing: no LOG, no journal, no compaction). A database
-// without a saved state is at height 0, as CometBFT's LoadFromDBOrGenesisDoc takes it.
-func LastBlockHeight(stateDB string) (int64, error) {
-	db, err := leveldb.OpenFile(stateDB, &opt.Options{ReadOnly: true, ErrorIfMissing: true})
-	if err != nil {
-		return 0, err
-	}
-	defer db.Close()
-	buf, err := db.Get(stateKey, nil)
-	if errors.Is(err, leveldb.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return protoVarintField(buf, 3)
-}
-
-// protoVarintField returns the last value of varint field num of a protobuf message (0 when
-// absent, as proto3 omits zero values).
-func protoVarintField(b []byte, num uint64) (int64, error) {
-	var v int64
-	for len(b) > 0 {
-		tag, n := uvarint(b)
-		if n <= 0 {
-			return 0, errors.New("not a protobuf message: bad tag")
-		}
-		b = b[n:]
-		field, wire := tag>>3, tag&7
-		switch wire {
-		case 0:
-			x, n := uvarint(b)
-			if n <= 0 {
-				return 0, errors.New("not a protobuf message: bad varint")
-			}
-			b = b[n:]
-			if field == num {
-				v = int64(x)
-			}
-		case 1:
-			if len(b) < 8 {
-				return 0, errors.New("not a protobuf message: short fixed64")
-			}
-			b = b[8:]
-		case 2:
-			l, n := uvarint(b)
-			if n <= 0 || uint64(len(b)-n) < l {
-				return 0, errors.New("not a protobuf message: bad length")
-			}
-			b = b[n+int(l):]
-		case 5:
-			if len(b) < 4 {
-				return 0, errors.New("not a protobuf message: short fixed32")
-			}
-			b = b[4:]
-		default:
-			return 0, fmt.Errorf("not a protobuf message: wire type %d", wire)
-		}
-	}
-	return v, nil
-}
-
-func uvarint(b []byte) (uint64, int) {
-	var x uint64
-	for i := 0; i < len(b) && i < 10; i++ {
-		x |= uint64(b[i]&0x7f) << (7 * i)
-		if b[i] < 0x80 {
-			return x, i + 1
-		}
-	}
-	return 0, 0
 }
 
 // lookupTrust finds a trust root two servers agree on, retrying while fewer than two answer.

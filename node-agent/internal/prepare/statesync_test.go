@@ -17,6 +17,7 @@ import (
 	"github.com/syndtr/goleveldb/leveldb"
 
 	"chainfleet/node-agent/internal/exitcode"
+	"chainfleet/node-agent/internal/storedb"
 	"chainfleet/node-agent/internal/tomlmerge"
 )
 
@@ -196,7 +197,7 @@ func writeState(t *testing.T, dir string, height int64) {
 		}
 	}
 	msg = append(msg, 0x70, 0x01) // initial_height = 1 (field 14)
-	if err := db.Put(stateKey, msg, nil); err != nil {
+	if err := db.Put([]byte("stateKey"), msg, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -206,7 +207,7 @@ func TestStateSyncHomeWithData(t *testing.T) {
 	e := newEnv(t)
 	mustRun(t, e.opts(CometBFT))
 	writeState(t, filepath.Join(e.home, "data", "state.db"), 300)
-	if h, err := LastBlockHeight(filepath.Join(e.home, "data", "state.db")); err != nil || h != 300 {
+	if h, err := storedb.StateLastBlockHeight(filepath.Join(e.home, "data", "state.db")); err != nil || h != 300 {
 		t.Fatalf("LastBlockHeight = %d, %v", h, err)
 	}
 	before := tree(t, e.home)
@@ -349,13 +350,13 @@ func TestStateSyncWithOverridesOfTheSameKeys(t *testing.T) {
 func TestProtoVarintField(t *testing.T) {
 	// field 1: message; field 5: fixed64; field 3: varint 150; field 6: fixed32.
 	msg := []byte{0x0a, 0x02, 0x08, 0x01, 0x29, 1, 2, 3, 4, 5, 6, 7, 8, 0x18, 0x96, 0x01, 0x35, 1, 2, 3, 4}
-	if v, err := protoVarintField(msg, 3); err != nil || v != 150 {
+	if v, err := storedb.VarintField(msg, 3); err != nil || v != 150 {
 		t.Fatalf("got %d, %v", v, err)
 	}
-	if v, err := protoVarintField(msg[:4], 3); err != nil || v != 0 {
+	if v, err := storedb.VarintField(msg[:4], 3); err != nil || v != 0 {
 		t.Fatalf("absent field: got %d, %v", v, err)
 	}
-	if _, err := protoVarintField([]byte{0x0a, 0x09, 0x01}, 3); err == nil {
+	if _, err := storedb.VarintField([]byte{0x0a, 0x09, 0x01}, 3); err == nil {
 		t.Fatal("a truncated message was accepted")
 	}
 }

@@ -10,6 +10,12 @@
 // deletes it (reclaim policy Delete), so create/delete churn in tests never runs dry, unlike
 // a pool of pre-created volumes.
 //
+// A claim whose dataSource is another claim of the class (a clone, as CSI drivers with the
+// CLONE_VOLUME capability serve it) starts as a copy of that claim's directory: `cp -a`, so
+// ownership and modes stay. Unlike a CSI clone the copy is not atomic; a source in use by a
+// node is copied as the files are at that moment (LevelDB recovers from its journal as after a
+// crash), which is what chainfleet's tests of cloned entrant volumes rely on.
+//
 // It reacts to watch events (shared informers) and retries failed API calls with backoff;
 // a periodic resync catches anything missed.
 package main
@@ -20,6 +26,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -138,6 +145,9 @@ func (p *provisioner) provision(ctx context.Context, pvc *corev1.PersistentVolum
 	if err := os.Chmod(dir, 0o777); err != nil {
 		return err
 	}
+	if err := p.cloneInto(ctx, pvc, dir); err != nil {
+		return err
+	}
 	hostPathType := corev1.HostPathDirectoryOrCreate
 	pv := &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{
@@ -173,6 +183,52 @@ func (p *provisioner) provision(ctx context.Context, pvc *corev1.PersistentVolum
 	return err
 }
 
+// cloneInto copies the directory of the claim named in pvc's dataSource into dir, once: a
+// marker file records that the copy finished, so a retry after a failed copy starts over and a
+// volume whose PV creation failed is not copied twice.
+func (p *provisioner) cloneInto(ctx context.Context, pvc *corev1.PersistentVolumeClaim, dir string) error {
+	src := pvc.Spec.DataSource
+	if src == nil || src.Kind != "PersistentVolumeClaim" || (src.APIGroup != nil && *src.APIGroup != "") {
+		return nil
+	}
+	marker := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".cloned")
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	source, err := p.client.CoreV1().PersistentVolumeClaims(pvc.Namespace).Get(ctx, src.Name, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("clone source claim %s/%s: %w", pvc.Namespace, src.Name, err)
+	}
+	if source.Spec.VolumeName == "" {
+		return fmt.Errorf("clone source claim %s/%s is not bound yet", pvc.Namespace, src.Name)
+	}
+	pv, err := p.client.CoreV1().PersistentVolumes().Get(ctx, source.Spec.VolumeName, metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("clone source volume %s: %w", source.Spec.VolumeName, err)
+	}
+	if pv.Spec.HostPath == nil || !strings.HasPrefix(filepath.Clean(pv.Spec.HostPath.Path), filepath.Clean(p.root)+"/") {
+		return fmt.Errorf("clone source volume %s is not one of this provisioner's", pv.Name)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	if out, err := exec.CommandContext(ctx, "cp", "-a", "--", pv.Spec.HostPath.Path+"/.", dir+"/").CombinedOutput(); err != nil {
+		return fmt.Errorf("copy %s to %s: %v: %s", pv.Spec.HostPath.Path, dir, err, out)
+	}
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		return err
+	}
+	log.Printf("cloned %s/%s from %s (%s) in %s", pvc.Namespace, pvc.Name, src.Name, pv.Name, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
 // reclaim deletes our volumes whose claim is gone.
 func (p *provisioner) reclaim(ctx context.Context, pv *corev1.PersistentVolume) error {
 	if pv.Annotations[provisionedByAnnotation] != p.name || pv.DeletionTimestamp != nil ||
@@ -196,6 +252,7 @@ func (p *provisioner) reclaim(ctx context.Context, pv *corev1.PersistentVolume) 
 		if err := os.RemoveAll(hp.Path); err != nil {
 			log.Printf("deleted %s but not its directory: %v", pv.Name, err)
 		}
+		_ = os.Remove(filepath.Join(filepath.Dir(hp.Path), "."+filepath.Base(hp.Path)+".cloned"))
 	}
 	return nil
 }
