@@ -63,6 +63,10 @@ const block = (height: number, time: string) => ({
 });
 
 function stack(groups: Record<string, Record<string, unknown>>, chain = "sei") {
+    const chainKeys: Record<string, Record<string, unknown>> = {
+        sei: { chainId: "atlantic-2" },
+        cosmos: { chainId: "cosmoshub-4", cosmos: { daemon: "gaiad", sdkVersion: "v0.50.13" } },
+    };
     const base = {
         replicas: 2,
         image: "ghcr.io/sei-protocol/sei:v6.1.0",
@@ -71,7 +75,7 @@ function stack(groups: Record<string, Record<string, unknown>>, chain = "sei") {
     return parseStackConfig({
         network: "testnet",
         chain,
-        ...(chain === "sei" && { chainId: "atlantic-2" }),
+        ...chainKeys[chain],
         groups: Object.fromEntries(
             Object.entries(groups).map(([g, update]) => [g, { ...base, update }]),
         ),
@@ -83,7 +87,12 @@ const OLD: Incumbent = {
     revision: "aaaaaaaa",
     image: "ghcr.io/sei-protocol/sei:v6.0.0",
 };
-const hardFork = { strategy: "HardFork", haltHeight: 5600, upgradeName: "v6.1.0" };
+const hardFork = {
+    strategy: "HardFork",
+    haltHeight: 5600,
+    upgradeName: "v6.1.0",
+    entrantVolumes: "cloneIncumbent",
+};
 
 describe("chain plan: which groups are checked", () => {
     it("HardFork groups of a Cosmos SDK chain that have an incumbent, upgrading or steady", () => {
@@ -132,6 +141,17 @@ describe("chain plan: which groups are checked", () => {
                 upgrading: false,
             },
         ]);
+    });
+
+    it("a cosmos chain's HardFork group too", () => {
+        const config = stack({ hub: hardFork }, "cosmos");
+        const targets = chainPlanTargets(
+            fleetGroupArgs("testnet", config, { hub: { ...OLD, set: "hub-aaaaaaaa" } }),
+        );
+        assert.deepEqual(
+            targets.map((t) => [t.group, t.chain, t.set, t.upgrading]),
+            [["hub", "cosmos", "hub-aaaaaaaa", true]],
+        );
     });
 
     it("no group of a chain without x/upgrade (cometbft cannot use HardFork; avalanche neither)", () => {

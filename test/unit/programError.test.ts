@@ -114,7 +114,11 @@ describe("programError (components/programError.ts)", () => {
                     replicas: 1,
                     image: "ghcr.io/sei-protocol/sei:v6.1.0",
                     storage: { size: "1Ti" },
-                    update: { strategy: "HardFork", haltHeight: 5600 },
+                    update: {
+                        strategy: "HardFork",
+                        haltHeight: 5600,
+                        entrantVolumes: "cloneIncumbent",
+                    },
                 },
             },
         });
