@@ -1,13 +1,17 @@
 /**
  * chainfleet: config -> incumbents -> components -> outputs. Config is validated in full before
  * any resource is registered; each group's incumbent is then read from the cluster, so the plan
- * (create, steady, blue-green, hard fork) rests on what really serves now.
+ * (create, steady, blue-green, hard fork) rests on what really serves now, and a hard fork's
+ * heights are checked against the upgrade the chain has scheduled.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { declareFleet } from "./components/Fleet";
 import { programError } from "./components/programError";
 import { loadStackConfig } from "./config";
+import { checkGroupsAgainstChain } from "./kube/chainPlan";
 import { readIncumbents } from "./kube/incumbent";
+import { chainPlanError } from "./lib/chainPlanCheck";
+import { fleetGroupArgs } from "./lib/planGroup";
 import { planPreprod } from "./lib/preprod";
 
 // Errors leave as programError makes them: Pulumi would otherwise spend a minute formatting one
@@ -32,7 +36,18 @@ async function program() {
     for (const warning of preprod?.selection.warnings ?? []) {
         pulumi.log.warn(`preprod: ${warning}`);
     }
-    const fleet = declareFleet(config.network, { config, incumbents, kube, preprod });
+    // A HardFork group's haltHeight and upgradeName checked against the chain's x/upgrade plan,
+    // before anything is declared: a contradiction stops here, as a config error does; the rest
+    // is logged on the group (lib/chainPlanCheck.ts, chains/upgradePlan.ts compareWithPlan).
+    const chainPlans = await checkGroupsAgainstChain(
+        fleetGroupArgs(config.network, config, incumbents, preprod),
+        kube,
+    );
+    const refused = chainPlanError(chainPlans);
+    if (refused) {
+        throw refused;
+    }
+    const fleet = declareFleet(config.network, { config, incumbents, kube, preprod, chainPlans });
     return {
         network: config.network,
         namespace: fleet.namespace.metadata.name,

@@ -16,7 +16,7 @@ import {
     recordSample,
     referenceHeight,
 } from "../dynamic-providers/gates";
-import { fetchJson, podProxyUrl } from "../dynamic-providers/rpc";
+import { fetchJson, podProxyUrl } from "../kube/rpc";
 import { k8s, loadKubeConfig } from "../kube/kube";
 import { HARNESS_SCHEDULER, clients, kubeAccess, setPodState } from "../test/api/harness/kube";
 

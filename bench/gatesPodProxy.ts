@@ -35,7 +35,7 @@ import * as path from "node:path";
 import type { V1Pod } from "@kubernetes/client-node";
 import { adapterFor } from "../chains";
 import { HEIGHT_GATE_DEFAULTS, HeightGateInputs, heightGateProvider } from "../dynamic-providers";
-import { fetchJson, podProxyUrl } from "../dynamic-providers/rpc";
+import { fetchJson, podProxyUrl } from "../kube/rpc";
 import {
     clients,
     createNamespace,

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config/schema";
 import type { KubeAccessInputs } from "../dynamic-providers";
+import type { ChainPlanCheck } from "../lib/chainPlanCheck";
 import type { Incumbent } from "../lib/plan";
 import { planFleet } from "../lib/fleetPeers";
 import { generatedGenesis } from "../lib/genesis";
@@ -23,6 +24,8 @@ export interface FleetArgs {
     kube?: KubeAccessInputs;
     /** The preprod cohort of this run (lib/preprod.ts). */
     preprod?: PreprodPlan;
+    /** HardFork groups' upgrades checked against their chain (lib/chainPlanCheck.ts), by group. */
+    chainPlans?: Record<string, ChainPlanCheck>;
 }
 
 export class Fleet extends pulumi.ComponentResource {
@@ -57,7 +60,13 @@ export class Fleet extends pulumi.ComponentResource {
         groups.forEach(({ name: child, ...group }, i) => {
             this.deployments[group.group] = new NodeDeployment(
                 child,
-                { ...group, config: config.groups[group.group], kube: args.kube, plan: plans[i] },
+                {
+                    ...group,
+                    config: config.groups[group.group],
+                    kube: args.kube,
+                    plan: plans[i],
+                    chainPlan: args.chainPlans?.[group.group],
+                },
                 {
                     parent: this,
                     dependsOn: [this.namespace, ...(this.genesis ? [this.genesis] : [])],

@@ -33,6 +33,7 @@ import {
     Rollout,
     TrafficSwitch,
 } from "../dynamic-providers";
+import type { ChainPlanCheck } from "../lib/chainPlanCheck";
 import type { Incumbent, UpgradePlan } from "../lib/plan";
 import { GroupPlan, NodeSetPlan, RolloutPlan, planGroup } from "../lib/planGroup";
 import type { GroupCohort } from "../lib/preprod";
@@ -58,6 +59,11 @@ export interface NodeDeploymentArgs {
     nodeKeySeed?: string;
     /** The group's plan as the fleet planned it (lib/fleetPeers.ts planFleet); else planned here. */
     plan?: GroupPlan;
+    /**
+     * A HardFork group's upgrade checked against its chain before the fleet was declared
+     * (lib/chainPlanCheck.ts; index.ts has already stopped on a problem): logged on the group.
+     */
+    chainPlan?: ChainPlanCheck;
 }
 
 export class NodeDeployment extends pulumi.ComponentResource {
@@ -87,6 +93,16 @@ export class NodeDeployment extends pulumi.ComponentResource {
             `${args.group}: ${plan.upgrade.reason}`,
             this,
         );
+        if (args.chainPlan) {
+            // The chain's plan (height, name, when) is what a person previewing a fork checks.
+            const log =
+                args.chainPlan.level !== "info"
+                    ? pulumi.log.warn
+                    : args.chainPlan.quiet
+                      ? pulumi.log.debug
+                      : pulumi.log.info;
+            log(`${args.group}: chain: ${args.chainPlan.message}`, this);
+        }
 
         // The bootstraps run on the set's volumes, and the set's StatefulSet starts only after
         // them: the set declares its volumes, then waits for what is declared on them here.

@@ -11,18 +11,23 @@
  * lacked a permission, or a stack with a config error, waited a minute for its one-line message.
  *
  * Pulumi formats an error without a stack as its message alone. So the error thrown carries none:
- * chainfleet's own errors (config, the incumbent read) keep their message, which is whole; any
- * other error gets the text Pulumi's own fallback would print (its stack and cause included),
- * formatted here without colours.
+ * chainfleet's own errors (config, the incumbent read, a HardFork the chain contradicts) keep
+ * their message, which is whole; any other error gets the text Pulumi's own fallback would print
+ * (its stack and cause included), formatted here without colours.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as util from "node:util";
 import { ConfigError } from "../config";
 import { ClusterReadError } from "../kube/incumbent";
+import { ChainPlanError } from "../lib/chainPlanCheck";
 
 /** `err` as an error Pulumi prints at once: no stack of its own, the same text or a shorter one. */
 export function programError(err: unknown): Error {
-    if (err instanceof ConfigError || err instanceof ClusterReadError) {
+    if (
+        err instanceof ConfigError ||
+        err instanceof ClusterReadError ||
+        err instanceof ChainPlanError
+    ) {
         // Whole sentences for the person running `pulumi up`; a stack adds nothing to them.
         return stackless(new pulumi.RunError(err.message));
     }

@@ -44,6 +44,7 @@
  */
 import { Document, isMap, isSeq, stringify } from "yaml";
 import { adapterFor } from "../chains";
+import { isCosmosSdkChain } from "../chains/upgradePlan";
 import type { StackConfig } from "./schema";
 
 export const DEFAULT_DEPLOYER_NAMESPACE = "chainfleet-deploy";
@@ -132,6 +133,8 @@ interface Needs {
     podProxy: boolean;
     /** ... and sends POST through it (an adapter whose status or peer call is a POST). */
     podProxyPost: boolean;
+    /** A HardFork group whose chain's upgrade plan is read at preview (kube/chainPlan.ts). */
+    chainPlan: boolean;
     /** Something deletes pods one by one: a Rollout (Rolling groups, the preprod cohort). */
     rollout: boolean;
     /** A group upgrades by gate and switch (every strategy but Rolling; Rolling after a change). */
@@ -150,6 +153,8 @@ function needsOf(config: StackConfig): Needs {
         bootstrapTests: config.bootstrapTests.length > 0,
         hardFork: groups.some((g) => g.update.strategy === "HardFork"),
         podProxy: rpcGroups.length > 0,
+        chainPlan:
+            isCosmosSdkChain(config.chain) && groups.some((g) => g.update.strategy === "HardFork"),
         // heightGateRun.ts Sampler.sample: the status call always, the peer call only when the
         // gate wants peers (minPeers > 0) and the status carried no peer count.
         podProxyPost: rpcGroups.some(
@@ -172,6 +177,7 @@ function mergeNeeds(all: Needs[]): Needs {
         hardFork: any("hardFork"),
         podProxy: any("podProxy"),
         podProxyPost: any("podProxyPost"),
+        chainPlan: any("chainPlan"),
         rollout: any("rollout"),
         switches: any("switches"),
     };
@@ -271,7 +277,21 @@ export function deployerRules(configs: StackConfig | StackConfig[]): DeployerRul
             "",
             "pods/proxy",
             ["get"],
-            "get: dynamic-providers/heightGateRun.ts Sampler.sample via rpc.ts podProxyUrl (node status through the API server)",
+            "get: dynamic-providers/heightGateRun.ts Sampler.sample via kube/rpc.ts podProxyUrl (node status through the API server)",
+        );
+    }
+    if (needs.chainPlan) {
+        r.need(
+            "",
+            "pods",
+            ["list"],
+            "list: kube/chainPlan.ts kubeChainRpc.readyPods (a Ready pod of a HardFork group's active set, before planning)",
+        );
+        r.need(
+            "",
+            "pods/proxy",
+            ["get"],
+            "get: kube/chainPlan.ts kubeChainRpc.get via kube/rpc.ts podProxyUrl (the chain's upgrade plan and block time, checked against haltHeight before planning)",
         );
     }
     if (needs.podProxyPost) {

@@ -14,7 +14,7 @@ import { selectorString } from "./switchPlan";
 import { DNS_NAME, InputChecker, SettledInput, isSettled, isUnknown } from "./common";
 import { HeightGateResult, runHeightGate } from "./heightGateRun";
 import { ProviderInputs, ResourceArgs, defineProvider } from "./kit";
-import type { RpcMode } from "./rpc";
+import type { RpcMode } from "../kube/rpc";
 
 /** Bump when the gate's behaviour changes, so stacks re-run their gates with the new code. */
 export const HEIGHT_GATE_VERSION = "1";

@@ -28,7 +28,7 @@ import { watchPods } from "../kube/watches";
 import { loadChains } from "./chainsLoader";
 import { Deadline, Progress, errorMessage } from "./common";
 import type { HeightGateInputs } from "./heightGate";
-import { directUrl, fetchJson, podProxyUrl } from "./rpc";
+import { directUrl, fetchJson, podProxyUrl } from "../kube/rpc";
 
 /** What a passed gate found: the gate's outputs besides its inputs. */
 export interface HeightGateResult {

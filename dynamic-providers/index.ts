@@ -8,4 +8,4 @@ export * from "./rollout";
 export * from "./trafficSwitch";
 export { UNKNOWN } from "./common";
 export type { KubeAccessInputs } from "./common";
-export type { RpcMode } from "./rpc";
+export type { RpcMode } from "../kube/rpc";

@@ -13,7 +13,7 @@
  *   subresource), `group` and `name`, but no verb or namespace.
  * - A failed watch (`k8s.Watch`, used by lib/watch.ts): a plain `Error("Forbidden")` with
  *   `statusCode` 403 and no body at all. Only the hint can say what was refused.
- * - A pod-proxy call (dynamic-providers/rpc.ts `fetchJson`): `Error("HTTP 403 from <url>: <first
+ * - A pod-proxy call (kube/rpc.ts `fetchJson`): `Error("HTTP 403 from <url>: <first
  *   200 characters of the Status JSON>")`. The URL gives the namespace and `pods/proxy`; the cut
  *   body may or may not still hold the verb.
  * The RBAC escalation check (creating a Role that grants what the creator lacks) is a 403 too,

@@ -159,17 +159,34 @@ export function fleetGroupArgs(
     }));
 }
 
+/**
+ * The group's desired revision and its upgrade plan (lib/plan.ts): planGroup's first step, for
+ * callers that need only the plan's kind before the fleet is declared (lib/chainPlanCheck.ts).
+ */
+export function groupUpgrade(args: GroupPlanArgs): { revision: string; upgrade: UpgradePlan } {
+    const config = groupConfig(args);
+    const revision = revisionOf(args.chain, config, args.snapshotImage, nodeKeySeed(args));
+    return { revision, upgrade: planUpgrade(args.group, revision, config.update, args.incumbent) };
+}
+
+/** The group's config with the preprod cohort's nodes taken out of its own count. */
+const groupConfig = (args: GroupPlanArgs): GroupSpec => ({
+    ...args.config,
+    replicas: args.config.replicas - (args.cohort?.replicas ?? 0),
+});
+
+/** Only chains whose homes the agent prepares take node keys. */
+const nodeKeySeed = (args: GroupPlanArgs): string | undefined =>
+    adapterFor(args.chain).nodeHome ? args.nodeKeySeed : undefined;
+
 export function planGroup(args: GroupPlanArgs): GroupPlan {
-    const { name, incumbent, cohort } = args;
-    // The cohort's nodes come out of the group's own count.
-    const config = { ...args.config, replicas: args.config.replicas - (cohort?.replicas ?? 0) };
+    const { name, cohort } = args;
+    const config = groupConfig(args);
     const update = config.update;
     const adapter = adapterFor(args.chain, config.cosmos);
     const identity = { network: args.network, chain: args.chain, group: args.group };
-    // Only chains whose homes the agent prepares take node keys.
-    const seed = adapter.nodeHome ? args.nodeKeySeed : undefined;
-    const revision = revisionOf(args.chain, config, args.snapshotImage, seed);
-    const upgrade = planUpgrade(args.group, revision, update, incumbent);
+    const seed = nodeKeySeed(args);
+    const { revision, upgrade } = groupUpgrade(args);
     const problems: string[] = [];
 
     const upgradeHeight = update.strategy === "HardFork" ? update.haltHeight : undefined;

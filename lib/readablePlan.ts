@@ -7,6 +7,7 @@
  * rendering of them.
  */
 import type { ChainKind } from "../chains/kinds";
+import type { ChainPlanCheck } from "./chainPlanCheck";
 import type { UpdateStrategy } from "./groupSpec";
 import { ANNOTATION, LABEL } from "./labels";
 import { setObjectNames } from "./names";
@@ -75,6 +76,25 @@ export interface ReadableGroupPlan {
             deadlineSeconds: number;
         }[];
     } | null;
+    /**
+     * A HardFork group's upgrade checked against the upgrade its chain has scheduled
+     * (lib/chainPlanCheck.ts); null when not checked: another strategy, a chain without
+     * x/upgrade, a first deployment, or offline. `problem` is among `problems` too.
+     */
+    chainPlan: {
+        level: "info" | "warn" | "problem";
+        message: string;
+        /** The node asked; null when none could be. */
+        node: string | null;
+        /** The plan x/upgrade has scheduled; null when none is (or the chain was not read). */
+        scheduled: { name: string; height: number; info: string } | null;
+        latestHeight: number | null;
+        secondsPerBlock: number | null;
+        /** Estimated seconds until the scheduled plan's height (or haltHeight, without a plan). */
+        etaSeconds: number | null;
+        /** Where the chain applied `upgradeName`: 0 never; null when not asked. */
+        appliedHeight: number | null;
+    } | null;
     /** A Rolling set's pod replacement, when the update moves pods (kind Rolling). */
     rollout: { statefulSet: string; maxUnavailable: number; deadlineSeconds: number } | null;
     /** The gate the switch waits for; null when none waits (settled records, or none). */
@@ -123,10 +143,11 @@ export interface ReadableStackPlan {
     problems: string[];
 }
 
-/** One group's plan, as planGroup plans it for `args`. */
+/** One group's plan, as planGroup plans it for `args`, and what its chain said of it. */
 export function describeGroupPlan(
     args: GroupPlanArgs,
     plan: GroupPlan = planGroup(args),
+    chainPlan?: ChainPlanCheck,
 ): ReadableGroupPlan {
     const { upgrade, nodeSet } = plan;
     const declared = nodeSet.input.config;
@@ -175,6 +196,18 @@ export function describeGroupPlan(
                       }),
                   }
                 : null,
+        chainPlan: chainPlan
+            ? {
+                  level: chainPlan.level,
+                  message: chainPlan.message,
+                  node: chainPlan.chain?.node ?? null,
+                  scheduled: chainPlan.chain?.plan ?? null,
+                  latestHeight: chainPlan.chain?.latestHeight ?? null,
+                  secondsPerBlock: chainPlan.chain?.secondsPerBlock ?? null,
+                  etaSeconds: chainPlan.etaSeconds ?? null,
+                  appliedHeight: chainPlan.chain?.appliedHeight ?? null,
+              }
+            : null,
         rollout:
             upgrade.kind === "inPlace" && plan.rollout
                 ? {
@@ -217,7 +250,12 @@ export function describeGroupPlan(
             : null,
         deletes: deletions(args, plan, incumbent),
         notes,
-        problems: plan.problems,
+        problems: [
+            ...plan.problems,
+            ...(chainPlan?.level === "problem"
+                ? [`group ${args.group}: ${chainPlan.message}`]
+                : []),
+        ],
     };
 }
 
@@ -232,6 +270,8 @@ export interface StackPlanInput {
     preprod?: PreprodPlan;
     /** The cluster was not read: every group is planned as a first deployment. */
     offline?: boolean;
+    /** HardFork groups checked against their chain (kube/chainPlan.ts), by group. */
+    chainPlans?: Record<string, ChainPlanCheck>;
 }
 
 /** Every group's plan, with the same arguments as index.ts gives the Fleet. */
@@ -239,7 +279,7 @@ export function describeStackPlan(input: StackPlanInput): ReadableStackPlan {
     const { config } = input;
     // index.ts names the fleet after the network, and so its children.
     const groups = fleetGroupArgs(config.network, config, input.incumbents, input.preprod).map(
-        (args) => describeGroupPlan(args),
+        (args) => describeGroupPlan(args, undefined, input.chainPlans?.[args.group]),
     );
     return {
         stack: input.stack ?? null,
@@ -382,6 +422,13 @@ function renderGroup(g: ReadableGroupPlan): string[] {
             "bootstrap",
             `${images.join(", ")} runs to height ${hf.haltAfterHeight} within ${duration(deadline)} ` +
                 `on ${hf.bootstraps.map((b) => b.pvc).join(", ")}`,
+        );
+    }
+    // A problem is printed once, with the others, below.
+    if (g.chainPlan && g.chainPlan.level !== "problem") {
+        field(
+            "chain plan",
+            (g.chainPlan.level === "warn" ? "WARNING: " : "") + g.chainPlan.message,
         );
     }
     if (g.rollout) {

@@ -5,7 +5,7 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import type { ChainAdapter } from "../chains/types";
-import { fetchJson, podProxyUrl } from "../dynamic-providers/rpc";
+import { fetchJson, podProxyUrl } from "../kube/rpc";
 import { LABEL } from "../lib/labels";
 
 export interface NodeRow {

@@ -5,11 +5,15 @@
  * the pull request's comment (examples/ci/).
  *
  * It reads the stack file and, unless --offline, each group's incumbent from the cluster that
- * $KUBECONFIG points at (kube/incumbent.ts, as index.ts does). No Pulumi engine, no state: it
+ * $KUBECONFIG points at (kube/incumbent.ts, as index.ts does), and a HardFork group's chain
+ * (kube/chainPlan.ts: the upgrade it has scheduled). No Pulumi engine, no state: it
  * does not see objects only Pulumi's state knows (the plan says so).
  */
 import { Command } from "commander";
+import { ChainRpc, checkGroupsAgainstChain } from "../kube/chainPlan";
 import { ClusterReader, readIncumbents } from "../kube/incumbent";
+import type { ChainPlanCheck } from "../lib/chainPlanCheck";
+import { fleetGroupArgs } from "../lib/planGroup";
 import { planPreprod } from "../lib/preprod";
 import { describeStackPlan, renderPlanText } from "../lib/readablePlan";
 import { CliError, clusterAccess, commanderExit, loadStack } from "./stack";
@@ -30,6 +34,8 @@ export interface Io {
     env: Record<string, string | undefined>;
     /** The cluster; by default the one $KUBECONFIG points at. */
     reader?: ClusterReader;
+    /** Node RPC through the pod proxy (the chain's upgrade plan); by default that cluster's. */
+    chainRpc?: ChainRpc;
     /** The preprod draw's clock. */
     now?: Date;
 }
@@ -37,10 +43,13 @@ export interface Io {
 async function run(opts: Options, io: Io): Promise<number> {
     const { name, config, flat } = loadStack(opts, io.cwd);
 
+    const preprod = planPreprod(config, io.now ?? new Date());
     let incumbents;
+    let chainPlans: Record<string, ChainPlanCheck> | undefined;
     if (!opts.offline) {
+        const access = clusterAccess(io.env, flat);
         try {
-            incumbents = await readIncumbents(config, clusterAccess(io.env, flat), io.reader);
+            incumbents = await readIncumbents(config, access, io.reader);
         } catch (err) {
             throw new CliError(
                 `cannot read the cluster (${err instanceof Error ? err.message : String(err)}); ` +
@@ -48,13 +57,21 @@ async function run(opts: Options, io: Io): Promise<number> {
                 1,
             );
         }
+        // As index.ts: HardFork groups checked against their chain's upgrade plan. Never throws;
+        // a contradiction is among the plan's problems.
+        chainPlans = await checkGroupsAgainstChain(
+            fleetGroupArgs(config.network, config, incumbents, preprod),
+            access,
+            io.chainRpc,
+        );
     }
     const plan = describeStackPlan({
         stack: name,
         config,
         incumbents,
-        preprod: planPreprod(config, io.now ?? new Date()),
+        preprod,
         offline: opts.offline ?? false,
+        chainPlans,
     });
     io.out(opts.json ? JSON.stringify(plan, null, 2) + "\n" : renderPlanText(plan));
     if (plan.problems.length > 0) {

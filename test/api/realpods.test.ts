@@ -31,7 +31,7 @@ import { gzipSync } from "node:zlib";
 import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { UPGRADE_INFO_PATH, adapterFor, upgradeInfoJson } from "../../chains";
 import { HeightGateInputs, HeightGateOutputs, heightGateProvider } from "../../dynamic-providers";
-import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
+import { fetchJson, podProxyUrl } from "../../kube/rpc";
 import { DEFAULT_GENESIS_TIME, DEFAULT_VALIDATOR_POWER } from "../../config/network";
 import { planFleet } from "../../lib/fleetPeers";
 import { generatedGenesisJson } from "../../lib/genesis";

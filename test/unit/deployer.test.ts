@@ -170,7 +170,7 @@ const CASES: Case[] = [
         hasNot: ["jobs create", "secrets get", "roles escalate", "roles bind"],
     },
     {
-        name: "HardFork only: bootstrap Jobs, their logs, the PVC annotation; no RPC gate",
+        name: "HardFork only: bootstrap Jobs, their logs, the PVC annotation, the chain's plan read through the proxy; no RPC gate",
         config: () =>
             stack({
                 chain: "sei",
@@ -188,9 +188,11 @@ const CASES: Case[] = [
             "pods list",
             "persistentvolumeclaims patch",
             "endpointslices watch",
+            // kube/chainPlan.ts: CurrentPlan and AppliedPlan from an incumbent, before planning.
+            "pods/proxy get",
         ],
-        // A HardFork gate checks pods running (mode "running"), never node RPC.
-        hasNot: ["pods/proxy get", "jobs update", "jobs patch", "pods delete"],
+        // A HardFork gate checks pods running (mode "running"), never node RPC; nothing POSTs.
+        hasNot: ["pods/proxy create", "jobs update", "jobs patch", "pods delete"],
     },
     {
         name: "Rolling only: the Rollout's set watch and pod deletes; no gate, no switch",

@@ -6,7 +6,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
-import { fetchJson } from "../../dynamic-providers/rpc";
+import { fetchJson } from "../../kube/rpc";
 import {
     explainForbidden,
     explainForbiddenInChain,
@@ -44,7 +44,7 @@ function apiException(body: string, code = 403): InstanceType<typeof k8s.ApiExce
     });
 }
 
-/** What dynamic-providers/rpc.ts fetchJson throws for a non-2xx answer. */
+/** What kube/rpc.ts fetchJson throws for a non-2xx answer. */
 function proxyError(url: string, body: string): Error {
     return new Error(`HTTP 403 from ${url}: ${body.slice(0, 200).trim()}`);
 }

@@ -10,6 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { Writer } from "protobufjs/minimal";
+import { CURRENT_PLAN_PATH, appliedPlanPath } from "../../chains/upgradePlan";
+import type { ChainRpc } from "../../kube/chainPlan";
 import type { ClusterReader } from "../../kube/incumbent";
 import type { ReadableStackPlan } from "../../lib/readablePlan";
 import { runPlan } from "../../scripts/plan";
@@ -26,8 +29,21 @@ function planProcess(...args: string[]) {
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The text plan with each wrapped field on one line. */
+const unwrapped = (text: string) => text.replace(/\n {15}(?=\S)/g, " ");
+
+/** Node RPC of a cluster without nodes: no pod of any set is Ready. */
+const noNodes: ChainRpc = {
+    readyPods: async () => [],
+    get: async () => assert.fail("no node to ask"),
+};
+
 /** The command in this process, with a fake cluster. */
 async function plan(reader: ClusterReader | undefined, ...args: string[]) {
+    return planWith(reader, noNodes, ...args);
+}
+
+async function planWith(reader: ClusterReader | undefined, chainRpc: ChainRpc, ...args: string[]) {
     let stdout = "";
     let stderr = "";
     const code = await runPlan(args, {
@@ -36,8 +52,70 @@ async function plan(reader: ClusterReader | undefined, ...args: string[]) {
         cwd: ROOT,
         env: {},
         reader,
+        chainRpc,
     });
     return { code, stdout, stderr };
+}
+
+/**
+ * Pulumi.sei-testnet.yaml's archive group (HardFork, haltHeight 180000000, upgradeName v6.1.0)
+ * served by an older set, archive-aaaaaaaa, whose node answers with `plan` scheduled.
+ */
+function seiTestnet(plan: { name: string; height: number } | undefined) {
+    const reader: ClusterReader = {
+        service: async (_ns, name) => ({ selector: { "chainfleet.io/set": `${name}-aaaaaaaa` } }),
+        statefulSet: async () => ({
+            image: "ghcr.io/sei-protocol/sei:v6.0.0",
+            replicas: 2,
+            revision: "aaaaaaaa",
+        }),
+    };
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+    // The latest block now, the one 100 blocks back 40 s ago: 0.40 s a block.
+    const now = Date.now();
+    const message = plan
+        ? Writer.create()
+              .uint32(0x0a)
+              .fork()
+              .uint32(0x0a)
+              .string(plan.name)
+              .uint32(0x18)
+              .int64(plan.height)
+              .ldelim()
+              .finish()
+        : new Uint8Array();
+    const answers: Record<string, unknown> = {
+        "/status": {
+            result: {
+                node_info: { network: "atlantic-2", version: "v6.0.0" },
+                sync_info: {
+                    latest_block_height: "179990000",
+                    latest_block_time: new Date(now).toISOString(),
+                    catching_up: false,
+                },
+            },
+        },
+        [CURRENT_PLAN_PATH]: { result: { response: { code: 0, value: b64(message) } } },
+        [appliedPlanPath("v6.1.0")]: { result: { response: { code: 0, value: "" } } },
+        "/block?height=179989900": {
+            result: {
+                block: {
+                    header: {
+                        height: "179989900",
+                        time: new Date(now - 40_000).toISOString(),
+                    },
+                },
+            },
+        },
+    };
+    const chainRpc: ChainRpc = {
+        readyPods: async (namespace, selector) =>
+            selector["chainfleet.io/set"] === "archive-aaaaaaaa" && namespace === "sei-testnet"
+                ? ["archive-aaaaaaaa-0"]
+                : [],
+        get: async (_ns, _pod, _port, path) => answers[path] ?? assert.fail(`unexpected ${path}`),
+    };
+    return { reader, chainRpc };
 }
 
 const dev = parse(readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8")).config;
@@ -109,6 +187,7 @@ describe("npm run plan (scripts/plan.ts)", function () {
                 "entrant",
                 "imageChanged",
                 "hardFork",
+                "chainPlan",
                 "rollout",
                 "gate",
                 "trafficSwitch",
@@ -119,6 +198,7 @@ describe("npm run plan (scripts/plan.ts)", function () {
             ]);
             assert.equal(g.upgrade, "create");
             assert.equal(g.incumbent, null);
+            assert.equal(g.chainPlan, null);
             assert.deepEqual(g.deletes, []);
             assert.equal(g.strategy, groups[g.group].update.strategy);
             assert.equal(g.entrant.image, groups[g.group].image);
@@ -238,6 +318,67 @@ describe("npm run plan (scripts/plan.ts)", function () {
         assert.match(
             r.stderr,
             /^plan: group archive: cannot tell which image .* set update\.bootstrapImage/m,
+        );
+    });
+
+    it("a HardFork group: the chain's scheduled upgrade, its height, name and when", async () => {
+        const { reader, chainRpc } = seiTestnet({ name: "v6.1.0", height: 180000000 });
+        const r = await planWith(reader, chainRpc, "-s", "sei-testnet");
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^archive: HardFork$/m);
+        assert.match(
+            r.stdout,
+            /^ {2}chain plan {3}upgrade v6\.1\.0 at 180000000, in ~1h6m \(10000 blocks at 0\.40s\/block\)$/m,
+        );
+        const json = JSON.parse(
+            (await planWith(reader, chainRpc, "-s", "sei-testnet", "--json")).stdout,
+        );
+        const archive = (json as ReadableStackPlan).groups.find((g) => g.group === "archive")!;
+        assert.deepEqual(archive.chainPlan, {
+            level: "info",
+            message: "upgrade v6.1.0 at 180000000, in ~1h6m (10000 blocks at 0.40s/block)",
+            node: "archive-aaaaaaaa-0",
+            scheduled: { name: "v6.1.0", height: 180000000, info: "" },
+            latestHeight: 179990000,
+            secondsPerBlock: 0.4,
+            etaSeconds: 4000,
+            appliedHeight: 0,
+        });
+        // BlueGreen groups are not asked.
+        assert.equal(json.groups.find((g: { group: string }) => g.group === "rpc").chainPlan, null);
+    });
+
+    it("a HardFork the chain contradicts: the plan, then the problem naming the key, exit 1", async () => {
+        const { reader, chainRpc } = seiTestnet({ name: "v6.1.0", height: 180000500 });
+        const r = await planWith(reader, chainRpc, "-s", "sei-testnet");
+        assert.equal(r.code, 1);
+        assert.match(
+            r.stdout,
+            /^ {2}PROBLEM {6}group archive: the chain's plan v6\.1\.0 is at height 180000500,/m,
+        );
+        assert.match(
+            r.stderr,
+            /^plan: group archive: the chain's plan v6\.1\.0 is at height 180000500, but groups\.archive\.update\.haltHeight is 180000000: set it to 180000500/m,
+        );
+    });
+
+    it("no plan on the chain yet: a warning in the plan, exit 0", async () => {
+        const { reader, chainRpc } = seiTestnet(undefined);
+        const r = await planWith(reader, chainRpc, "-s", "sei-testnet");
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+            unwrapped(r.stdout),
+            /^ {2}chain plan {3}WARNING: no upgrade plan is scheduled on the chain yet \(governance proposal not passed\?\): nothing on chain confirms groups\.archive\.update\.haltHeight 180000000 or upgrade v6\.1\.0; 180000000 is in ~1h6m \(10000 blocks at 0\.40s\/block\)\. Go on only if the fork is coordinated off chain \(every validator halting at 179999999\)$/m,
+        );
+    });
+
+    it("no node to ask: a warning that says why, exit 0", async () => {
+        const { reader } = seiTestnet(undefined);
+        const r = await planWith(reader, noNodes, "-s", "sei-testnet");
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(
+            unwrapped(r.stdout),
+            /^ {2}chain plan {3}WARNING: cannot read the chain's upgrade plan \(no Ready pod of set archive-aaaaaaaa to ask\), so groups\.archive\.update\.haltHeight 180000000 and upgradeName v6\.1\.0 are not checked against the chain$/m,
         );
     });
 

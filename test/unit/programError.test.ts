@@ -11,7 +11,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { programError } from "../../components/programError";
 import { ConfigError, parseStackConfig } from "../../config";
+import { Writer } from "protobufjs/minimal";
+import { CURRENT_PLAN_PATH } from "../../chains/upgradePlan";
+import { checkGroupsAgainstChain } from "../../kube/chainPlan";
 import { ClusterReadError, readIncumbents } from "../../kube/incumbent";
+import { ChainPlanError, chainPlanError } from "../../lib/chainPlanCheck";
+import { fleetGroupArgs } from "../../lib/planGroup";
 
 /**
  * How Pulumi formats an unhandled program error (cmd/run/run.ts, for the message and for its
@@ -97,6 +102,65 @@ describe("programError (components/programError.ts)", () => {
         assert.ok(pulumi.RunError.isInstance(thrown));
         assert.equal(thrown.message, err.message);
         assert.match(thrown.message, /chain must be one of/);
+    });
+
+    it("a HardFork the chain contradicts (index.ts's check): a RunError with each problem", async () => {
+        const config = parseStackConfig({
+            network: "testnet",
+            chain: "sei",
+            chainId: "atlantic-2",
+            groups: {
+                archive: {
+                    replicas: 1,
+                    image: "ghcr.io/sei-protocol/sei:v6.1.0",
+                    storage: { size: "1Ti" },
+                    update: {
+                        strategy: "HardFork",
+                        haltHeight: 5600,
+                        entrantVolumes: "cloneIncumbent",
+                    },
+                },
+            },
+        });
+        const incumbents = { archive: { set: "archive-aaaaaaaa", revision: "aaaaaaaa" } };
+        const plan = Writer.create().uint32(0x0a).fork();
+        plan.uint32(0x0a).string("v6.1.0").uint32(0x18).int64(5700).ldelim();
+        const answers: Record<string, unknown> = {
+            "/status": {
+                result: {
+                    node_info: { network: "atlantic-2", version: "v6.0.0" },
+                    sync_info: {
+                        latest_block_height: "1",
+                        latest_block_time: new Date().toISOString(),
+                        catching_up: false,
+                    },
+                },
+            },
+            [CURRENT_PLAN_PATH]: {
+                result: {
+                    response: { value: Buffer.from(plan.finish()).toString("base64") },
+                },
+            },
+        };
+        const checks = await checkGroupsAgainstChain(
+            fleetGroupArgs(config.network, config, incumbents),
+            {},
+            {
+                readyPods: async () => ["archive-aaaaaaaa-0"],
+                get: async (_ns, _pod, _port, p) => answers[p],
+            },
+        );
+        const err = chainPlanError(checks);
+        assert.ok(err instanceof ChainPlanError);
+        const thrown = programError(err);
+        assert.ok(pulumi.RunError.isInstance(thrown));
+        assert.equal(thrown.stack, "");
+        assert.equal(
+            thrown.message,
+            "The chain disagrees with the stack config (1 problem); nothing was changed:\n" +
+                "  - group archive: the chain's plan v6.1.0 is at height 5700, but " +
+                "groups.archive.update.haltHeight is 5600: set it to 5700 (CurrentPlan on archive-aaaaaaaa-0)",
+        );
     });
 
     it("a ResourceError: still on its resource, its stack in the text, the stack hidden", () => {

@@ -10,7 +10,7 @@ import {
 } from "../../dynamic-providers";
 import { desiredJob, jobName, jobSpecHash } from "../../dynamic-providers/bootstrapRun";
 import { diffInputs, plainOutputs } from "../../dynamic-providers/common";
-import { directUrl, podProxyUrl, redact } from "../../dynamic-providers/rpc";
+import { directUrl, podProxyUrl, redact } from "../../kube/rpc";
 import { DEFAULTS } from "../../lib/defaults";
 
 type Obj = Record<string, unknown>;

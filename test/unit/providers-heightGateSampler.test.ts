@@ -10,7 +10,7 @@ import { adapterFor } from "../../chains";
 import { HEIGHT_GATE_DEFAULTS, HeightGateInputs } from "../../dynamic-providers";
 import { NodeObservation, latest } from "../../dynamic-providers/gates";
 import { Sampler } from "../../dynamic-providers/heightGateRun";
-import { directUrl } from "../../dynamic-providers/rpc";
+import { directUrl } from "../../kube/rpc";
 import type { KubeClients } from "../../kube/kube";
 import { fixtureText } from "../testdata/chains/fixtures";
 

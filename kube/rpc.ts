@@ -1,5 +1,6 @@
 /**
- * Reaching a node's RPC from a dynamic provider, in one of two ways:
+ * Reaching a node's RPC from the program (kube/chainPlan.ts: the chain's upgrade plan, read at
+ * preview) and from a dynamic provider (the height gate), in one of two ways:
  *
  * - `podProxy` (the default for users): through the API server's pod proxy,
  *   `/api/v1/namespaces/{ns}/pods/{pod}:{port}/proxy/<path>`, with the kubeconfig's credentials.
