@@ -15,7 +15,7 @@ import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { KubeConfig } from "@kubernetes/client-node";
 import { adapterFor } from "../../chains";
-import { fetchJson, podProxyUrl } from "../../dynamic-providers/rpc";
+import { fetchJson, podProxyUrl } from "../../kube/rpc";
 import { LABEL } from "../../lib/labels";
 import { REAL_NODE_TAINT, requireRealNode } from "../api/harness/realNode";
 import {
@@ -153,6 +153,35 @@ for (const line of LINES) {
             await step(`governance schedules ${UPGRADE_NAME} at ${h}`, () =>
                 validator!.scheduleUpgrade(h),
             );
+            const hardFork = (height: number) =>
+                config(TESTCHAIN_IMAGES["050-v2"], {
+                    strategy: "HardFork",
+                    entrantVolumes: line.entrantVolumes,
+                    haltHeight: height,
+                    upgradeName: UPGRADE_NAME,
+                    timeouts: { bootstrapSeconds: 600, gateSeconds: 600, switchSeconds: 120 },
+                });
+            if (line.v1 === "047-v1") {
+                await step(
+                    "a haltHeight one off the chain's plan is refused at preview",
+                    async () => {
+                        stack!.writeConfig(hardFork(h + 1));
+                        const preview = await stack!.preview([], { allowFailure: true });
+                        assert.notEqual(preview.code, 0);
+                        assert.match(
+                            preview.output,
+                            new RegExp(
+                                `the chain's plan ${UPGRADE_NAME} is at height ${h}, but groups\\.rpc\\.update\\.haltHeight is ${h + 1}: set it to ${h}`,
+                            ),
+                        );
+                        assert.deepEqual(
+                            (await statefulSets(namespace)).map((s) => s.metadata?.name),
+                            [incumbent.names.statefulSet],
+                            "nothing was created",
+                        );
+                    },
+                );
+            }
             // The bootstrap pod's first verdict line (where its volume started) and its halt flag.
             let startedAt: string | undefined;
             let haltFlag: string | undefined;
@@ -195,15 +224,7 @@ for (const line of LINES) {
                 );
                 validator!.start("050-v2");
             })();
-            stack!.writeConfig(
-                config(TESTCHAIN_IMAGES["050-v2"], {
-                    strategy: "HardFork",
-                    entrantVolumes: line.entrantVolumes,
-                    haltHeight: h,
-                    upgradeName: UPGRADE_NAME,
-                    timeouts: { bootstrapSeconds: 600, gateSeconds: 600, switchSeconds: 120 },
-                }),
-            );
+            stack!.writeConfig(hardFork(h));
             const up = await step("up v2 with HardFork at H", () => stack!.up());
             watching = false;
             await watchBootstrap;
@@ -212,6 +233,8 @@ for (const line of LINES) {
                 `      ${secs()}: up done; bootstrap ran --halt-height ${haltFlag}: ${startedAt ?? "(no log seen)"}`,
             );
             assert.equal(haltFlag, String(line.haltFlag(h)), `the ${line.sdkVersion} halt flag`);
+            // The chain's plan, read through the incumbent's pod, agreed and was shown.
+            assert.match(up.output, new RegExp(`upgrade ${UPGRADE_NAME} at ${h}`));
             assert.match(
                 up.output,
                 new RegExp(`rpc: hard fork from ${incumbent.names.statefulSet}`),
