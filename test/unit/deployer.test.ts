@@ -25,7 +25,10 @@ function group(strategy: string, over: Raw = {}): Raw {
         replicas: 2,
         image: "cometbft/cometbft:v0.38.19",
         storage: { size: "10Gi" },
-        update: { strategy, ...(strategy === "HardFork" ? { haltHeight: 1000, entrantVolumes: "genesis" } : {}) },
+        update: {
+            strategy,
+            ...(strategy === "HardFork" ? { haltHeight: 1000, entrantVolumes: "genesis" } : {}),
+        },
         ...over,
     };
 }
