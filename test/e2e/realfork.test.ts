@@ -229,8 +229,14 @@ for (const line of LINES) {
                 validator!.start("050-v2");
             })();
             stack!.writeConfig(hardFork(h));
-            const up = await step("up v2 with HardFork at H", () => stack!.up());
-            watching = false;
+            // The background steps end with the test, pass or fail (mocha waits for them).
+            operator.catch(() => undefined);
+            let up;
+            try {
+                up = await step("up v2 with HardFork at H", () => stack!.up());
+            } finally {
+                watching = false;
+            }
             await watchBootstrap;
             await operator;
             console.log(

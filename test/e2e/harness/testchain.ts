@@ -57,6 +57,8 @@ export class HostValidator {
     private child?: ChildProcess;
     private server?: http.Server;
     private logFile: string;
+    /** Set by dispose: a test's background steps (the operator's restart) then stop. */
+    private disposed = false;
     genesisSha256 = "";
     nodeId = "";
 
@@ -159,6 +161,7 @@ export class HostValidator {
 
     /** Starts (or restarts, after stop) the node on `bin`. */
     start(bin: TestchainBinary): void {
+        if (this.disposed) return;
         const log = fs.openSync(this.logFile, "a");
         this.child = spawn(binary(bin), ["start", "--home", this.home, "--log_no_color"], {
             stdio: ["ignore", log, log],
@@ -274,7 +277,7 @@ export class HostValidator {
     async waitForUpgradeHalt(timeoutMs: number): Promise<void> {
         await waitUntil(
             "the validator to halt at the upgrade",
-            async () => this.log().includes(`UPGRADE "${UPGRADE_NAME}" NEEDED`),
+            async () => this.disposed || this.log().includes(`UPGRADE "${UPGRADE_NAME}" NEEDED`),
             {
                 timeoutMs,
                 intervalMs: 1000,
@@ -284,6 +287,7 @@ export class HostValidator {
     }
 
     async dispose(): Promise<void> {
+        this.disposed = true;
         await this.stop();
         await new Promise<void>((resolve) =>
             this.server ? this.server.close(() => resolve()) : resolve(),
