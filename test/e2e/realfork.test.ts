@@ -15,6 +15,7 @@ import * as assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { KubeConfig } from "@kubernetes/client-node";
 import { adapterFor } from "../../chains";
+import { appliedPlanPath, parseAppliedPlan } from "../../chains/upgradePlan";
 import { fetchJson, podProxyUrl } from "../../kube/rpc";
 import { LABEL } from "../../lib/labels";
 import { REAL_NODE_TAINT, requireRealNode } from "../api/harness/realNode";
@@ -272,20 +273,9 @@ for (const line of LINES) {
                         },
                         { timeoutMs: 180_000, intervalMs: 2000 },
                     );
-                    // AppliedPlan{name}: QueryAppliedPlanResponse{int64 height = 1}, base64.
-                    const nameHex = Buffer.from(UPGRADE_NAME).toString("hex");
-                    const data = `0x0a${UPGRADE_NAME.length.toString(16).padStart(2, "0")}${nameHex}`;
-                    const applied = await podRpc(
-                        name,
-                        `/abci_query?path=%22/cosmos.upgrade.v1beta1.Query/AppliedPlan%22&data=${data}`,
-                    );
-                    const value = Buffer.from(applied.result.response.value ?? "", "base64");
-                    assert.equal(value[0], 0x08, `AppliedPlan answer ${JSON.stringify(applied)}`);
-                    let height = 0;
-                    for (let i = 1, shift = 0; i < value.length; i++, shift += 7) {
-                        height += (value[i] & 0x7f) * 2 ** shift;
-                        if (value[i] < 0x80) break;
-                    }
+                    // The chain check's own query and decoder (chains/upgradePlan.ts).
+                    const applied = await podRpc(name, appliedPlanPath(UPGRADE_NAME));
+                    const height = parseAppliedPlan(applied);
                     assert.equal(height, h, "applied_plan is H");
                     const entrantCommit = await podRpc(name, `/commit?height=${h + 2}`);
                     const validatorCommit = await validator!.rpcJson(`/commit?height=${h + 2}`);
