@@ -19,8 +19,8 @@ import {
     BootstrapTestConfigSchema,
 } from "../config/bootstrapTest";
 import {
+    BootstrapTestJoin,
     BootstrapTestManifests,
-    NODE_IMAGE_PATH,
     buildBootstrapTestManifests,
 } from "./bootstrapTest/manifests";
 
@@ -62,6 +62,8 @@ export interface BootstrapTestArgs {
     monitorImage?: pulumi.Input<string>;
     /** Build and push the monitor image from this repository instead. */
     buildMonitorImage?: MonitorImageBuild;
+    /** The stack's network the node joins: genesis, chain id, in-fleet peers, placement. */
+    join?: BootstrapTestJoin;
 }
 
 export class BootstrapTest extends pulumi.ComponentResource {
@@ -72,6 +74,7 @@ export class BootstrapTest extends pulumi.ComponentResource {
     public readonly serviceAccount: k8s.core.v1.ServiceAccount;
     public readonly role: k8s.rbac.v1.Role;
     public readonly roleBinding: k8s.rbac.v1.RoleBinding;
+    public readonly configMap: k8s.core.v1.ConfigMap;
     public readonly statefulSet: k8s.apps.v1.StatefulSet;
     /** Where `wait-for-completion` keeps the last results (created by the monitor). */
     public readonly resultsConfigMap: string;
@@ -110,6 +113,7 @@ export class BootstrapTest extends pulumi.ComponentResource {
             network: args.network,
             test: this.config,
             monitorImage: this.monitorImage,
+            join: args.join,
         });
         this.manifests = m;
         this.resultsConfigMap = m.names.resultsConfigMap;
@@ -124,13 +128,14 @@ export class BootstrapTest extends pulumi.ComponentResource {
             ...child,
             dependsOn: [this.role, this.serviceAccount],
         });
+        this.configMap = new k8s.core.v1.ConfigMap(`${name}-configmap`, m.configMap, child);
         this.statefulSet = new k8s.apps.v1.StatefulSet(`${name}-statefulset`, m.statefulSet, {
             ...child,
             // The monitor's first call needs the binding; without it init fails and backs off.
-            dependsOn: [this.roleBinding],
+            dependsOn: [this.roleBinding, this.configMap],
             // The monitor pins the node image to a digest; the tag Pulumi declared must not
             // come back on the next `pulumi up` (that would restart the test).
-            ignoreChanges: [NODE_IMAGE_PATH],
+            ignoreChanges: m.monitorOwnedPaths,
         });
 
         this.registerOutputs({

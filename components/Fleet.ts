@@ -7,7 +7,8 @@ import type { StackConfig } from "../config/schema";
 import type { KubeAccessInputs } from "../dynamic-providers";
 import type { ChainPlanCheck } from "../lib/chainPlanCheck";
 import type { Incumbent } from "../lib/plan";
-import { planFleet } from "../lib/fleetPeers";
+import { networkGenesis } from "../config";
+import { fleetPeerAddresses, planFleet } from "../lib/fleetPeers";
 import { generatedGenesis } from "../lib/genesis";
 import { fleetGroupArgs } from "../lib/planGroup";
 import type { PreprodPlan } from "../lib/preprod";
@@ -74,6 +75,18 @@ export class Fleet extends pulumi.ComponentResource {
             );
         });
         this.bootstrapTests = {};
+        // A test's node joins the stack's network as a group's nodes do: its genesis and chain
+        // id, every fleet node as a peer (when the fleet derives node keys), its placement.
+        const peers = fleetPeerAddresses(plans);
+        const genesisSpec = networkGenesis(config);
+        const join = {
+            home: {
+                ...(config.chainId !== undefined ? { chainId: config.chainId } : {}),
+                ...(genesisSpec !== undefined ? { genesis: genesisSpec } : {}),
+            },
+            ...(peers.length > 0 ? { inFleetPeers: peers } : {}),
+            ...(config.placement !== undefined ? { placement: config.placement } : {}),
+        };
         for (const test of config.bootstrapTests) {
             this.bootstrapTests[test.name] = new BootstrapTest(
                 `${name}-bootstrap-${test.name}`,
@@ -82,11 +95,15 @@ export class Fleet extends pulumi.ComponentResource {
                     chain: config.chain,
                     network: config.network,
                     test,
+                    join,
                     ...(config.monitorImageBuild
                         ? { buildMonitorImage: config.monitorImageBuild }
                         : { monitorImage: config.monitorImage }),
                 },
-                { parent: this, dependsOn: [this.namespace] },
+                {
+                    parent: this,
+                    dependsOn: [this.namespace, ...(this.genesis ? [this.genesis] : [])],
+                },
             );
         }
         this.registerOutputs({

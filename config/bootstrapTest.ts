@@ -7,6 +7,7 @@
 import { z } from "zod";
 import {
     DNS1035_LABEL,
+    booleanFlag,
     DNS1123_SUBDOMAIN,
     imageReference,
     positiveInt,
@@ -61,6 +62,11 @@ export const BootstrapTestConfigSchema = z.strictObject({
             error: "registrySecret must name a Secret (a DNS-1123 subdomain)",
         })
         .optional(),
+    /**
+     * The followed image's registry speaks plain HTTP (a registry on a private address, like the
+     * local cluster's node registry); loopback registries always are. Defaults to false.
+     */
+    plainHttp: booleanFlag("plainHttp").default(false),
     /** Extra node args, appended after the chain's own. */
     args: z.array(z.string({ error: "args must be strings" })).default([]),
     /** Extra node environment, e.g. state-sync servers and trust height (CMT_STATESYNC_…). */

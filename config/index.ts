@@ -8,6 +8,7 @@ import { closest } from "fastest-levenshtein";
 import { z } from "zod";
 import * as path from "node:path";
 import { generatedGenesisConfigMap } from "../lib/genesis";
+import type { GenesisSpec } from "../lib/groupSpec";
 import { DEFAULT_GENESIS_KEY } from "./nodeHome";
 import { Catalog, isMutableReference, loadCatalog, resolveImage } from "../lib/catalog";
 import {
@@ -99,6 +100,18 @@ export function loadStackConfig(all: Record<string, string>): StackConfig {
 export const CATALOG_PATH = path.join(__dirname, "..", "catalog", "images.yaml");
 
 /**
+ * The stack's genesis as the prepare step reads it: a generated genesis is the ConfigMap
+ * chainfleet writes it to.
+ */
+export function networkGenesis(
+    config: Pick<ParsedStackConfig, "genesis" | "network">,
+): GenesisSpec | undefined {
+    return config.genesis && "generate" in config.genesis
+        ? { configMap: generatedGenesisConfigMap(config.network), key: DEFAULT_GENESIS_KEY }
+        : config.genesis;
+}
+
+/**
  * Resolves `catalogImage` entries to images (the entry must serve the stack's chain), then holds
  * production stacks to digest-pinned images wherever an image is configured (group images,
  * HardFork bootstrap images, preprod, the monitor, the snapshot restore): a tag can be moved under
@@ -127,13 +140,8 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
                 problems.push({ path: at, value: show(group.catalogImage), rule: errorText(err) });
             }
         }
-        // The network's chain id, genesis and placement reach each group (a group's own wins);
-        // a generated genesis reaches them as the ConfigMap chainfleet writes it to.
-        const stackGenesis =
-            config.genesis && "generate" in config.genesis
-                ? { configMap: generatedGenesisConfigMap(config.network), key: DEFAULT_GENESIS_KEY }
-                : config.genesis;
-        const genesis = group.genesis ?? stackGenesis;
+        // The network's chain id, genesis and placement reach each group (a group's own wins).
+        const genesis = group.genesis ?? networkGenesis(config);
         const placement = group.placement ?? config.placement;
         groups[name] = {
             ...group,
@@ -166,6 +174,15 @@ function resolveImages(config: ParsedStackConfig, problems: ConfigProblem[]): St
                 });
             }
         }
+        config.bootstrapTests.forEach((test, i) => {
+            if (test.plainHttp) {
+                problems.push({
+                    path: `bootstrapTests.${i}.plainHttp`,
+                    value: "true",
+                    rule: "production stacks resolve images over TLS only: a plain-HTTP registry's answers can be altered in transit; serve the registry over HTTPS",
+                });
+            }
+        });
         // A built monitor image is referenced by its pushed digest, unless it is not pushed.
         if (config.monitorImageBuild?.skipPush) {
             problems.push({

@@ -44,10 +44,7 @@ function withPeers(set: NodeSetPlan, peers: readonly string[]): NodeSetPlan {
  */
 export function planFleet(groups: readonly GroupPlanArgs[]): GroupPlan[] {
     const plans = groups.map(planGroup);
-    const peers = plans.flatMap((plan) => [
-        ...setPeerAddresses(plan.nodeSet),
-        ...(plan.preprod ? setPeerAddresses(plan.preprod.nodeSet) : []),
-    ]);
+    const peers = fleetPeerAddresses(plans);
     return plans.map((plan) => ({
         ...plan,
         nodeSet: withPeers(plan.nodeSet, peers),
@@ -55,4 +52,15 @@ export function planFleet(groups: readonly GroupPlanArgs[]): GroupPlan[] {
             ? { preprod: { ...plan.preprod, nodeSet: withPeers(plan.preprod.nodeSet, peers) } }
             : {}),
     }));
+}
+
+/**
+ * Every node of the fleet as a peer address, in group order: what each node gets, and what a
+ * bootstrap test's node joins the network through. Empty without in-fleet peers.
+ */
+export function fleetPeerAddresses(plans: readonly GroupPlan[]): string[] {
+    return plans.flatMap((plan) => [
+        ...setPeerAddresses(plan.nodeSet),
+        ...(plan.preprod ? setPeerAddresses(plan.preprod.nodeSet) : []),
+    ]);
 }

@@ -70,13 +70,19 @@ export interface NodeKeyParts {
 type Obj = Record<string, unknown>;
 
 /**
+ * What the prepare step reads of a group's config: a group's whole config fits, and so does a
+ * bootstrap test's (the stack's chain id and genesis only).
+ */
+export type NodeHomeSpec = Pick<GroupSpec, "chainId" | "genesis" | "peers" | "config" | "stateSync">;
+
+/**
  * The overrides file's content: `config` with `peers` merged into configToml's `[p2p]` under the
  * chain's own key names (comma-separated, as CometBFT reads them). Undefined when there is
  * nothing to override.
  */
 export function nodeOverrides(
     home: NodeHome,
-    config: GroupSpec,
+    config: NodeHomeSpec,
     inFleetPeers?: readonly string[],
 ): NodeConfigSpec | undefined {
     const out: NodeConfigSpec = {};
@@ -110,7 +116,7 @@ export function nodeOverrides(
 /** The `overrides.json` text for the group's ConfigMap, or undefined. */
 export function overridesJson(
     home: NodeHome,
-    config: GroupSpec,
+    config: NodeHomeSpec,
     inFleetPeers?: readonly string[],
 ): string | undefined {
     const overrides = nodeOverrides(home, config, inFleetPeers);
@@ -121,7 +127,7 @@ export function overridesJson(
 export function prepareArgs(
     adapter: ChainAdapter,
     home: NodeHome,
-    config: GroupSpec,
+    config: NodeHomeSpec,
     configDir: string,
     keys: NodeKeyParts = {},
 ): string[] {
@@ -227,7 +233,7 @@ export function agentReadinessProbe(adapter: ChainAdapter, home: NodeHome): Prob
 
 export interface NodeHomeInput {
     adapter: ChainAdapter;
-    config: GroupSpec;
+    config: NodeHomeSpec;
     /** The image the node runs (the group's, or a HardFork bootstrap's incumbent). */
     image: string;
     /** The node container's env: the prepare step runs the same binary. */

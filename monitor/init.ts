@@ -31,6 +31,8 @@ import type { MonitorKube } from "./kubeOps";
 import type { Logger } from "./log";
 import type { InitOptions } from "./options";
 import type { RegistryClient } from "./registry";
+import type { NodeImageContainers } from "./kubeOps";
+import type { CommonOptions } from "./options";
 import { nodeContainerImage, parseVersions, waitPodGone, checkOwner } from "./podInfo";
 
 export interface MonitorDeps {
@@ -67,7 +69,7 @@ export async function runInit(opts: InitOptions, deps: MonitorDeps): Promise<num
             const { digest } = await deps.registry.resolve(follow);
             const versions = await imageVersions(deps, follow, digest);
             const image = pinnedImage(follow, digest);
-            await kube.pinImage(opts.nodeContainer, image, {
+            await kube.pinImage(nodeImageContainers(opts), image, {
                 [ANNOTATION.followedImage]: opts.followImage,
                 [ANNOTATION.versions]: JSON.stringify(versions),
             });
@@ -111,6 +113,11 @@ export async function runInit(opts: InitOptions, deps: MonitorDeps): Promise<num
             throw new Error(`unknown init plan ${JSON.stringify(unknown)}`);
         }
     }
+}
+
+/** The containers a pin sets the image of. */
+export function nodeImageContainers(opts: CommonOptions): NodeImageContainers {
+    return { node: opts.nodeContainer, init: opts.nodeInitContainers };
 }
 
 /** Version labels, best effort: a registry that hides configs must not block the test. */

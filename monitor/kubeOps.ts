@@ -14,13 +14,20 @@ export interface MonitorTarget {
     statefulSet: string;
 }
 
+/** The containers that run the node's image: the node's, and init containers such as prepare. */
+export interface NodeImageContainers {
+    node: string;
+    init: readonly string[];
+}
+
 /**
- * The strategic-merge patch that pins the node container's image and sets annotations on the
- * pod template. Containers merge by name, so the patch cannot hit the wrong container the way a
- * JSON patch on `/containers/0` can.
+ * The strategic-merge patch that pins the node's image (in the node container and the init
+ * containers that run the same image) and sets annotations on the pod template. Containers
+ * merge by name, so the patch cannot hit the wrong container the way a JSON patch on
+ * `/containers/0` can.
  */
 export function pinPatch(
-    container: string,
+    containers: NodeImageContainers,
     image: string,
     annotations: Record<string, string>,
 ): Record<string, unknown> {
@@ -28,7 +35,12 @@ export function pinPatch(
         spec: {
             template: {
                 metadata: { annotations },
-                spec: { containers: [{ name: container, image }] },
+                spec: {
+                    containers: [{ name: containers.node, image }],
+                    ...(containers.init.length > 0
+                        ? { initContainers: containers.init.map((name) => ({ name, image })) }
+                        : {}),
+                },
             },
         },
     };
@@ -66,13 +78,17 @@ export class MonitorKube {
         );
     }
 
-    async pinImage(container: string, image: string, annotations: Record<string, string>) {
+    async pinImage(
+        containers: NodeImageContainers,
+        image: string,
+        annotations: Record<string, string>,
+    ) {
         await this.named("patch StatefulSet", this.target.statefulSet, () =>
             this.kube.apps.patchNamespacedStatefulSet(
                 {
                     name: this.target.statefulSet,
                     namespace: this.ns,
-                    body: pinPatch(container, image, annotations),
+                    body: pinPatch(containers, image, annotations),
                     fieldManager: FIELD_MANAGER,
                 },
                 k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),

@@ -10,6 +10,8 @@ export interface CommonOptions {
     podName: string;
     statefulSet: string;
     nodeContainer: string;
+    /** Init containers that run the node's image (the home preparation): pinned with it. */
+    nodeInitContainers: string[];
     chain: ChainKind;
     /**
      * The data volume's mount point, the node's home: holds the details file beside the node's

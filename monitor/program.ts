@@ -105,6 +105,14 @@ function commonOptions(cmd: Command): Command {
                 .default(DEFAULTS.nodeContainer),
         )
         .addOption(
+            new Option(
+                "--node-init-container <name>",
+                "init container that runs the node's image, pinned with it (repeatable)",
+            )
+                .argParser(collect)
+                .default([]),
+        )
+        .addOption(
             new Option("--chain <kind>", "chain of the node")
                 // cosmos chains need their daemon's settings, which the monitor has no flags for yet.
                 .choices(CHAIN_KINDS.filter((k) => k !== "cosmos"))
@@ -169,6 +177,7 @@ function toCommon(raw: Raw): CommonOptions {
         podName: raw.podName as string,
         statefulSet: raw.statefulset as string,
         nodeContainer: raw.nodeContainer as string,
+        nodeInitContainers: raw.nodeInitContainer as string[],
         chain: raw.chain as ChainKind,
         dataDir: raw.dataDir as string,
         syncMode: raw.syncMode as SyncMode,

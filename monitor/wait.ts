@@ -20,7 +20,7 @@ import { ANNOTATION, EVENT_REASON, EXIT, MESSAGE } from "./constants";
 import { TestDetails, detailsPath, readDetails } from "./details";
 import { DiskUsage, diskUsage, formatDuration, formatUsage } from "./diskUsage";
 import { parseImageRef, pinnedImage } from "./imageRef";
-import { MonitorDeps, imageVersions } from "./init";
+import { MonitorDeps, imageVersions, nodeImageContainers } from "./init";
 import { podOutdated } from "./initPlan";
 import { defaultStatusUrl, observeNode } from "./nodeStatus";
 import type { WaitOptions } from "./options";
@@ -190,7 +190,7 @@ export async function runWait(opts: WaitOptions, deps: MonitorDeps): Promise<num
         const image = pinnedImage(follow, digest);
         const versions = await imageVersions(deps, follow, digest);
         const pod = await kube.getPod();
-        await kube.pinImage(opts.nodeContainer, image, {
+        await kube.pinImage(nodeImageContainers(opts), image, {
             [ANNOTATION.followedImage]: opts.followImage,
             [ANNOTATION.versions]: JSON.stringify(versions),
         });

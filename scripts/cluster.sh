@@ -8,7 +8,7 @@
 # that tolerate chainfleet.io/real-node go there. Nothing is pulled: scripts/images.sh builds
 # the images the real node runs.
 #
-# Usage: scripts/cluster.sh up|down|status|reset|smoke   (npm run cluster:up / cluster:down)
+# Usage: scripts/cluster.sh up|down|status|reset|smoke|push   (npm run cluster:up / cluster:down)
 #   up      build the missing tools (scripts/tools.sh), start what is not running, and return
 #           once the API server is healthy, the nodes are Ready and the default
 #           ServiceAccount exists. Running it again is harmless.
@@ -16,6 +16,9 @@
 #   status  show each component's process and health; exit 1 unless all are up.
 #   reset   down, then delete the cluster's state (etcd data, certificates, logs).
 #   smoke   check that StatefulSet pods run with Bound volumes and Jobs complete or fail.
+#   push <image> <repo:tag>
+#           push an image the real node holds to its registry (10.244.0.1:20500) as <repo:tag>
+#           and print it by digest: the tags bootstrap tests follow (Pulumi.dev.yaml's).
 #
 # State and logs: $CHAINFLEET_CACHE/cluster/ (default ~/.cache/chainfleet/cluster/):
 #   kubeconfig (admin, also exported by scripts/env.sh), pki/, etcd/, logs/<component>.log,
@@ -24,7 +27,7 @@
 # overridden with its CHAINFLEET_*_PORT variable): etcd 12379 (peer 12380), kube-apiserver
 # 16443, kube-controller-manager 20257, kube-scheduler 20259, kwok 20247.
 # The real node adds the kubelet (20250 on 10.244.0.1; health 20248), kube-proxy (20256, 20249)
-# and CoreDNS (53 on 10.244.0.1; 20280, 20281); the API server then listens on every address,
+# CoreDNS (53 on 10.244.0.1; 20280, 20281) and a registry (20500 on 10.244.0.1); the API server then listens on every address,
 # so that pods reach it at 10.244.0.1.
 # Knobs: CHAINFLEET_KWOK_NODES (fake nodes, default 3), CHAINFLEET_CLUSTER_TIMEOUT (seconds
 # `up` waits for each step, default 180), CHAINFLEET_REAL_NODE=0 (no real node: no root needed).
@@ -102,7 +105,7 @@ strays() {
             "$CHAINFLEET_TOOLS"/*/bin/kube-controller-manager | "$CHAINFLEET_TOOLS"/*/bin/kube-scheduler | \
             "$CHAINFLEET_TOOLS"/*/bin/kwok | "$CHAINFLEET_TOOLS"/*/bin/chainfleet-provisioner | \
             "$CHAINFLEET_TOOLS"/*/bin/kubelet | "$CHAINFLEET_TOOLS"/*/bin/kube-proxy | \
-            "$CHAINFLEET_TOOLS"/*/bin/coredns | */containerd) ;;
+            "$CHAINFLEET_TOOLS"/*/bin/coredns | */containerd | */docker-registry) ;;
         *) continue ;;
         esac
         tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$DIR/" && echo "${p#/proc/}"
@@ -601,6 +604,11 @@ main() {
     status) cmd_status ;;
     reset) cmd_reset ;;
     smoke) cmd_smoke ;;
+    push)
+        (($# == 3)) || die "usage: cluster.sh push <image> <repo:tag>"
+        real_node_enabled || die "push needs the real node (CHAINFLEET_REAL_NODE=0 has none)"
+        node_push "$2" "$3"
+        ;;
     *) usage; exit 2 ;;
     esac
 }

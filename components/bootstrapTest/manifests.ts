@@ -1,7 +1,14 @@
 /**
  * Pure builder of a bootstrap test's Kubernetes objects: the one-replica StatefulSet (node +
- * `monitor init` + `monitor wait-for-completion`), its ServiceAccount, and a Role granting only
- * what monitor/kubeOps.ts calls. components/BootstrapTest.ts declares them as resources.
+ * `monitor init` + `monitor wait-for-completion`), its ServiceAccount, a Role granting only
+ * what monitor/kubeOps.ts calls, and the ConfigMap its home preparation reads.
+ * components/BootstrapTest.ts declares them as resources.
+ *
+ * On CometBFT-family chains the node's home is prepared as a group's is (lib/nodeHome.ts):
+ * after `monitor init` has started or resumed the test, `agent-install` and `prepare` write the
+ * network's genesis, chain id and in-fleet peers with the tested image's own defaults, so the
+ * node joins the stack's network and block-syncs from it. `prepare` runs the tested image too,
+ * so the monitor pins it with the node container (`--node-init-container`).
  *
  * It is program-side code, so it lives with its component rather than in monitor/ (which holds
  * only what runs in the monitor's image); but it and the monitor form one contract: the flags the
@@ -10,13 +17,22 @@
  */
 import { adapterFor } from "../../chains";
 import type { ChainAdapter, ChainKind, EnvVar } from "../../chains/types";
+import type { PlacementSpec } from "../../lib/groupSpec";
 import { ANNOTATION as LIB_ANNOTATION, LABEL } from "../../lib/labels";
-import { DEFAULT_REQUESTS, TERMINATION_GRACE_SECONDS } from "../../lib/manifests";
+import { CONFIG_DIR, DEFAULT_REQUESTS, TERMINATION_GRACE_SECONDS } from "../../lib/manifests";
+import {
+    HOME_OWNER_ENV,
+    NodeHomeSpec,
+    OVERRIDES_KEY,
+    nodeHomeParts,
+    overridesJson,
+} from "../../lib/nodeHome";
 import { nodePodSecurityContext, restrictedContainerSecurityContext } from "../../lib/podSecurity";
 import { DATA_VOLUME } from "../../lib/names";
 import { syncModeEnv } from "../../monitor/chainSettings";
 import type { BootstrapTestConfig } from "../../config/bootstrapTest";
 import { TEST_LABEL } from "../../monitor/constants";
+import { parseImageRef } from "../../monitor/imageRef";
 import { defaultResultsConfigMap } from "../../monitor/options";
 
 type Obj = Record<string, unknown>;
@@ -33,6 +49,9 @@ export const REGISTRY_AUTH_FILE = `${REGISTRY_AUTH_DIR}/config.json`;
  * would put the tag back and restart the test.
  */
 export const NODE_IMAGE_PATH = "spec.template.spec.containers[0].image";
+/** The init container that prepares the node's home; it runs the node's image. */
+export const PREPARE_CONTAINER = "prepare";
+const CONFIG_VOLUME = "config";
 
 export interface BootstrapTestNames {
     statefulSet: string;
@@ -41,10 +60,13 @@ export interface BootstrapTestNames {
     role: string;
     roleBinding: string;
     resultsConfigMap: string;
+    /** `overrides.json` (the in-fleet peers) for the prepare step. */
+    configMap: string;
 }
 
 export function bootstrapTestNames(name: string): BootstrapTestNames {
     return {
+        configMap: `${name}-config`,
         statefulSet: name,
         pod: `${name}-0`,
         serviceAccount: `${name}-monitor`,
@@ -64,6 +86,17 @@ export interface BootstrapTestManifestArgs<Image = string> {
     monitorImage: Image;
     /** Defaults to `adapterFor(chain)`. */
     adapter?: ChainAdapter;
+    /** The stack's network the node joins (CometBFT-family chains). */
+    join?: BootstrapTestJoin;
+}
+
+/** What a bootstrap test's node needs of the stack to join its network. */
+export interface BootstrapTestJoin {
+    /** The stack's chain id and genesis (a generated one as its ConfigMap). */
+    home: NodeHomeSpec;
+    /** Every node of the fleet as `<id>@<host>:<port>`, when the fleet has in-fleet peers. */
+    inFleetPeers?: readonly string[];
+    placement?: PlacementSpec;
 }
 
 export interface BootstrapTestManifests {
@@ -72,7 +105,13 @@ export interface BootstrapTestManifests {
     serviceAccount: Obj;
     role: Obj;
     roleBinding: Obj & { roleRef: { apiGroup: string; kind: string; name: string } };
+    configMap: Obj;
     statefulSet: Obj;
+    /**
+     * The fields the monitor owns once it pins a digest (the node container's image, and the
+     * prepare step's): Pulumi must ignore them, or every `pulumi up` would put the tag back.
+     */
+    monitorOwnedPaths: string[];
 }
 
 /**
@@ -140,15 +179,20 @@ function monitorArgs(
     names: BootstrapTestNames,
 ): string[] {
     const { test } = args;
+    const prepared = adapter.nodeHome !== undefined;
     const common = [
         command,
         `--statefulset=${names.statefulSet}`,
         `--node-container=${NODE_CONTAINER}`,
+        ...(prepared ? [`--node-init-container=${PREPARE_CONTAINER}`] : []),
         `--chain=${args.chain}`,
         `--data-dir=${adapter.homeDir}`,
         `--sync-mode=${test.syncMode}`,
         `--follow-image=${test.image}`,
         ...(test.registrySecret ? [`--registry-auth-file=${REGISTRY_AUTH_FILE}`] : []),
+        ...(test.plainHttp
+            ? [`--plain-http-registry=${parseImageRef(test.image, "image").registry}`]
+            : []),
     ];
     if (command === "init") {
         return common;
@@ -213,29 +257,69 @@ export function buildBootstrapTestManifests<Image = string>(
     };
     const meta = (name: string, extra: Obj = {}) => ({ name, namespace, labels, ...extra });
     const start = adapter.start({ extraArgs: test.args });
+    const env = [
+        ...nodeEnv(start.env, test, chain),
+        { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        ...(adapter.nodeHome
+            ? [{ name: HOME_OWNER_ENV, valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }]
+            : []),
+    ];
+    const homeSpec: NodeHomeSpec = args.join?.home ?? {};
+    const inFleetPeers = args.join?.inFleetPeers;
+    // The followed tag: `monitor init` pins it (here and in prepare) before the first test runs.
+    const home = nodeHomeParts({
+        adapter,
+        config: homeSpec,
+        image: test.image,
+        env,
+        dataVolume: DATA_VOLUME,
+        configVolume: CONFIG_VOLUME,
+        configDir: CONFIG_DIR,
+        keys: { inFleetPeers },
+    });
+    const overrides = adapter.nodeHome
+        ? overridesJson(adapter.nodeHome, homeSpec, inFleetPeers)
+        : undefined;
+    const initContainers = [
+        // First: a pod about to be replaced by a pin must not prepare anything.
+        monitorContainer("init", "init", args, adapter, names),
+        ...(home ? home.initContainers : []),
+    ];
+    const placement = args.join?.placement;
 
     const node = {
         name: NODE_CONTAINER,
-        // The followed tag: `monitor init` pins it to a digest before the first test runs.
         image: test.image,
         command: start.command,
         args: start.args,
-        env: [
-            ...nodeEnv(start.env, test, chain),
-            { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-        ],
+        env,
         ports: adapter.ports.map((p) => ({
             name: p.name,
             containerPort: p.containerPort,
             protocol: "TCP",
         })),
-        readinessProbe: adapter.readinessProbe,
+        readinessProbe: home ? home.readinessProbe : adapter.readinessProbe,
         livenessProbe: adapter.livenessProbe,
         startupProbe: adapter.startupProbe,
         resources: { requests: { ...DEFAULT_REQUESTS } },
         securityContext: restrictedContainerSecurityContext(),
-        volumeMounts: [{ name: DATA_VOLUME, mountPath: adapter.homeDir }],
+        volumeMounts: [
+            { name: DATA_VOLUME, mountPath: adapter.homeDir },
+            ...(home ? [home.nodeVolumeMount] : []),
+        ],
     };
+    const registryAuthVolume = {
+        name: "registry-auth",
+        secret: {
+            secretName: test.registrySecret,
+            items: [{ key: ".dockerconfigjson", path: "config.json" }],
+        },
+    };
+    const volumes = [
+        ...(test.registrySecret ? [registryAuthVolume] : []),
+        ...(home ? [{ name: CONFIG_VOLUME, configMap: { name: names.configMap } }] : []),
+        ...(home ? home.volumes : []),
+    ];
 
     const statefulSet = {
         metadata: meta(names.statefulSet, {
@@ -256,29 +340,17 @@ export function buildBootstrapTestManifests<Image = string>(
                     serviceAccountName: names.serviceAccount,
                     securityContext: nodePodSecurityContext(),
                     terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
+                    ...(placement?.nodeSelector ? { nodeSelector: placement.nodeSelector } : {}),
+                    ...(placement?.tolerations ? { tolerations: placement.tolerations } : {}),
                     ...(test.registrySecret
                         ? { imagePullSecrets: [{ name: test.registrySecret }] }
                         : {}),
-                    initContainers: [monitorContainer("init", "init", args, adapter, names)],
+                    initContainers,
                     containers: [
                         node,
                         monitorContainer("monitor", "wait-for-completion", args, adapter, names),
                     ],
-                    ...(test.registrySecret
-                        ? {
-                              volumes: [
-                                  {
-                                      name: "registry-auth",
-                                      secret: {
-                                          secretName: test.registrySecret,
-                                          items: [
-                                              { key: ".dockerconfigjson", path: "config.json" },
-                                          ],
-                                      },
-                                  },
-                              ],
-                          }
-                        : {}),
+                    ...(volumes.length > 0 ? { volumes } : {}),
                 },
             },
             volumeClaimTemplates: [
@@ -306,6 +378,16 @@ export function buildBootstrapTestManifests<Image = string>(
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: names.role },
             subjects: [{ kind: "ServiceAccount", name: names.serviceAccount, namespace }],
         },
+        configMap: {
+            metadata: meta(names.configMap),
+            data: overrides === undefined ? {} : { [OVERRIDES_KEY]: overrides },
+        },
         statefulSet,
+        monitorOwnedPaths: [
+            NODE_IMAGE_PATH,
+            ...initContainers.flatMap((c, i) =>
+                c.name === PREPARE_CONTAINER ? [`spec.template.spec.initContainers[${i}].image`] : [],
+            ),
+        ],
     };
 }

@@ -20,6 +20,13 @@
 # from host-local; the host routes to them directly, so the API server's pod proxy works. No
 # masquerade: pods only talk to this host and to each other.
 #
+# The node's registry: Debian's docker-registry (the CNCF distribution registry) on
+# 10.244.0.1:20500, plain HTTP, where the host's containerd and the pods both reach it. It holds
+# what a pod must resolve or pull from a registry rather than from the imports: the tags that
+# bootstrap tests follow (`cluster.sh push` puts an imported image there under a tag). containerd
+# pulls from it per certs.d/10.244.0.1:20500/hosts.toml (config_path); the monitor is told it
+# speaks plain HTTP (bootstrapTests' plainHttp).
+#
 # The node is tainted chainfleet.io/real-node=true:NoSchedule: the kwok nodes stay where the
 # tests' pods go unless a test asks for a real pod (test/e2e/README.md says which and why).
 
@@ -40,7 +47,9 @@ KUBE_PROXY_HEALTHZ_PORT=20256
 KUBE_PROXY_METRICS_PORT=20249
 COREDNS_HEALTH_PORT=20280
 COREDNS_READY_PORT=20281
-NODE_COMPONENTS=(containerd kubelet kube-proxy coredns)
+REGISTRY_PORT=${CHAINFLEET_REGISTRY_PORT:-20500}
+REGISTRY_HOST=$NODE_IP:$REGISTRY_PORT
+NODE_COMPONENTS=(containerd docker-registry kubelet kube-proxy coredns)
 
 # CHAINFLEET_REAL_NODE=0 leaves the real node out (a machine without root or containers).
 real_node_enabled() { [[ ${CHAINFLEET_REAL_NODE:-1} != 0 ]]; }
@@ -114,6 +123,32 @@ state = "$NODE_RUN/containerd"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$NODE_DIR/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$NODE_DIR/certs.d"
+EOF
+
+    # The node's registry speaks plain HTTP: containerd must be told so, per host.
+    mkdir -p "$NODE_DIR/certs.d/$REGISTRY_HOST" "$NODE_DIR/registry/storage"
+    cat >"$NODE_DIR/certs.d/$REGISTRY_HOST/hosts.toml" <<EOF
+server = "http://$REGISTRY_HOST"
+[host."http://$REGISTRY_HOST"]
+  capabilities = ["pull", "resolve"]
+EOF
+
+    cat >"$NODE_DIR/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $NODE_DIR/registry/storage
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY_HOST
+  secret: $(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 EOF
 
     cat >"$NODE_DIR/cni/net.d/10-chainfleet.conflist" <<EOF
@@ -243,7 +278,10 @@ node_up() {
     # The images pods use (pause first of all): built once, cached, imported when missing.
     # The test chain's images are imported by scripts/test.sh before the e2e tier, once its
     # background build is done.
-    "$ROOT/scripts/images.sh" import pause busybox cometbft cometbft-next node-agent
+    "$ROOT/scripts/images.sh" import pause busybox cometbft cometbft-next node-agent monitor
+    # On the bridge's address, which bridge_up gave it.
+    start docker-registry serve "$NODE_DIR/registry/config.yml"
+    wait_for docker-registry http_ok "http://$REGISTRY_HOST/v2/"
 
     start kubelet --config "$NODE_DIR/kubelet.yaml" --kubeconfig "$NODE_DIR/kubelet.kubeconfig" \
         --root-dir "$KUBELET_ROOT" --cert-dir "$KUBELET_ROOT/pki" \
@@ -349,7 +387,7 @@ node_leftovers() {
 node_down() {
     local name pid
     # The kubelet first, so it does not restart the containers being removed.
-    for name in coredns kube-proxy kubelet; do
+    for name in coredns kube-proxy kubelet docker-registry; do
         if pid=$(pid_of "$name"); then
             stop_pids "$name" "$pid"
             log "$name: stopped (pid $pid)"
@@ -390,4 +428,25 @@ node_status() {
             "$(ctr --address "$CONTAINERD_SOCK" -n k8s.io containers ls -q 2>/dev/null | wc -l)"
     fi
     return $ok
+}
+
+# node_push <image> <repo:tag>: an image containerd holds (imported by scripts/images.sh),
+# pushed to the node's registry as <repo:tag>; prints the pushed reference by digest.
+node_push() {
+    local src=$1 repo=${2%:*} tag=${2##*:} ctr_=(ctr --address "$CONTAINERD_SOCK" -n k8s.io) out digest
+    [[ $src == */* ]] || src=library/$src
+    [[ ${src%%/*} == *.* || ${src%%/*} == *:* ]] || src=docker.io/$src
+    # (The list first: grep -q stopping early would fail the pipe under pipefail.)
+    out=$("${ctr_[@]}" images ls -q)
+    grep -qxF "$src" <<<"$out" || die "containerd has no $src: scripts/images.sh import <image> first"
+    out=$("${ctr_[@]}" images push --plain-http "$REGISTRY_HOST/$2" "$src" 2>&1) ||
+        die "push of $src to $REGISTRY_HOST/$2 failed: $out"
+    digest=$(curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+        -H 'Accept: application/vnd.oci.image.index.v1+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+        "http://$REGISTRY_HOST/v2/$repo/manifests/$tag" | tr -d '\r' |
+        sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
+    [[ -n $digest ]] || die "the registry has no digest for $REGISTRY_HOST/$2 after the push"
+    echo "$REGISTRY_HOST/$repo@$digest"
 }

@@ -1,138 +1,163 @@
 /**
- * The dev stack's bootstrap test through its whole cycle (issue 5, "done when"): `pulumi up` of
- * the committed dev config declares it, then its monitor runs pin → start → complete → next image
- * against what Pulumi made, and `pulumi up` leaves the monitor's work alone.
+ * The dev stack's bootstrap test through its whole cycle, in its own pod on the local cluster's
+ * real node (issue 14): `pulumi up` of the committed dev config declares it beside the dev
+ * network (a validator and an rpc group); the monitor image built from monitor/Dockerfile runs as
+ * the pod's init container and sidecar; the node is the CometBFT image under test, prepared by
+ * chainfleet-agent to join the network and block-syncing from it. The followed tag lives in the
+ * cluster's registry (scripts/cluster.sh push), so "a new build" is another image pushed under it.
  *
- * kwok runs no containers, so the monitor's two containers run here as local processes, with the
- * very arguments of the deployed StatefulSet's init container and sidecar. Only what a pod gives
- * its containers is swapped for local stand-ins: the pod's name and namespace (downward API), the
- * data volume (a real CometBFT home), the mounted registry Secret (its content, read back from the
- * API), the node's RPC, and credentials (the monitor ServiceAccount's own token). The followed
- * tag lives in a real registry on loopback, so "a new build" is a new digest under it.
+ * pin → start → complete → roll forward → fresh start, then a deletion mid-sync that resumes:
+ * the network is halted (its StatefulSets scaled to zero) so that the second test cannot
+ * complete; the pod is deleted with no peer left to sync from, and the new pod's node answers at
+ * the height its kept data holds. Then the network comes back and the resumed test completes.
  */
 import * as assert from "node:assert/strict";
-import * as fs from "node:fs";
-import * as os from "node:os";
+import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import type { V1Container, V1StatefulSet } from "@kubernetes/client-node";
-import { CometChain, CometNode, waitForHeight } from "../api/harness/cometbft";
-import {
-    eventReasons,
-    killMonitors,
-    messages,
-    runMonitor,
-    serviceAccountKubeconfig,
-    show,
-    startMonitor,
-    waitForLine,
-    waitForNewPod,
-    podUid,
-    MonitorRun,
-} from "../api/harness/monitor";
-import { LocalRegistry } from "../api/harness/registry";
-import { ANNOTATION, EVENT_REASON, EXIT, MESSAGE, RESULTS_KEY } from "../../monitor/constants";
-import { DETAILS_FILE, TestDetails } from "../../monitor/details";
+import { KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import type { V1StatefulSet } from "@kubernetes/client-node";
+import { adapterFor } from "../../chains";
+import { LABEL } from "../../lib/labels";
+import { fetchJson, podProxyUrl } from "../../kube/rpc";
+import { EVENT_REASON, MESSAGE, RESULTS_KEY } from "../../monitor/constants";
 import type { TestResult } from "../../monitor/results";
-import { deleteNamespace, kube, requireCluster } from "./harness/cluster";
-import { assertNoChanges, uniqueSuffix } from "./harness/fleet";
+import { podUid, waitForNewPod } from "../api/harness/monitor";
+import { requireRealNode } from "../api/harness/realNode";
+import { deleteNamespace, kube, requireCluster, statefulSets, waitUntil } from "./harness/cluster";
+import { COMETBFT_V1, COMETBFT_V2, assertNoChanges, uniqueSuffix } from "./harness/fleet";
 import { devConfig } from "./harness/dev";
-import { E2eStack, diagnosticsOf } from "./harness/pulumi";
-import { installFailureReport, step, stopChain } from "./harness/report";
+import { E2eStack, REPO_ROOT, diagnosticsOf } from "./harness/pulumi";
+import { installFailureReport, step } from "./harness/report";
 
-const REPOSITORY = "cometbft/node";
-const AUTH = { username: "monitor", password: "e2e-s3cret" };
-const SECRET = "bt-registry";
-const V1 = { "org.opencontainers.image.version": "v0.38.19" };
-const V2 = { "org.opencontainers.image.version": "v0.38.20" };
+const adapter = adapterFor("cometbft");
+const RPC_PORT = adapter.ports.find((p) => p.role === "rpc")!.containerPort;
 
-/** `--key=value` arguments with some values replaced (or added): what a pod gives differs here. */
-function withOverrides(args: readonly string[], overrides: Record<string, string>): string[] {
-    const keyOf = (arg: string) => arg.split("=")[0];
-    const kept = args.filter((arg) => !(keyOf(arg) in overrides));
-    return [...kept, ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`)];
+/** `scripts/cluster.sh push`: an imported image into the cluster's registry; its pinned ref. */
+function push(image: string, repoTag: string): string {
+    return execFileSync(
+        "bash",
+        [path.join(REPO_ROOT, "scripts/cluster.sh"), "push", image, repoTag],
+        {
+            encoding: "utf8",
+        },
+    ).trim();
 }
 
-const argValue = (args: readonly string[], key: string) =>
-    args.find((a) => a.startsWith(`${key}=`))?.slice(key.length + 1);
+const digestOf = (ref: string) => ref.slice(ref.indexOf("@") + 1);
 
-const container = (sts: V1StatefulSet, name: string, init = false): V1Container => {
-    const spec = sts.spec?.template.spec;
-    const found = (init ? spec?.initContainers : spec?.containers)?.find((c) => c.name === name);
-    assert.ok(
-        found,
-        `StatefulSet ${sts.metadata?.name} has no ${init ? "init " : ""}container ${name}`,
-    );
-    return found;
-};
-
-const nodeImage = (sts: V1StatefulSet) => container(sts, "node").image;
-
-describe("e2e: the dev stack's bootstrap test, whole cycle", function () {
+describe("e2e: the dev stack's bootstrap test in its pod, against the dev network", function () {
     const id = uniqueSuffix();
     const network = `btdev-${id}`;
     const namespace = `e2e-bt-${id}`;
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `chainfleet-e2e-bt-${id}-`));
-    const chainDir = path.join(tmp, "chain");
     const dev = devConfig();
     const [devTest] = dev.bootstrapTests as Record<string, unknown>[];
     const testName = String(devTest.name);
     const pod = `${testName}-0`;
+    // The dev stack's followed tag, in a repository of this run's own.
+    const devFollow = String(devTest.image);
+    const registry = devFollow.slice(0, devFollow.indexOf("/"));
+    const repoTag = `e2e-${id}/cometbft:v0.38.x`;
+    const follow = `${registry}/${repoTag}`;
     let stack: E2eStack | undefined;
-    let registry: LocalRegistry;
-    let chain: CometChain | undefined;
-    let validator: CometNode;
-    let follow = "";
+    let kc: KubeConfig;
     let d1 = "";
-    let initArgs: string[] = [];
-    let sidecarArgs: string[] = [];
-    let details: TestDetails | undefined;
-    let sidecar: MonitorRun | undefined;
+    let d2 = "";
+    let secondStart = "";
+    let haltedHeight = 0;
     let failed = false;
 
-    const report = installFailureReport({
-        stack: () => stack,
-        namespace: () => namespace,
-        chain: () => chain,
-        chainDir: () => chainDir,
-    });
+    installFailureReport({ stack: () => stack, namespace: () => namespace });
+
     const statefulSet = () => kube().apps.readNamespacedStatefulSet({ namespace, name: testName });
-    const readDetails = (): TestDetails =>
-        JSON.parse(fs.readFileSync(path.join(validator.home, DETAILS_FILE), "utf8"));
-    const dataEntries = () => fs.readdirSync(path.join(validator.home, "data")).sort();
+    const image = (sts: V1StatefulSet, name: string) =>
+        [
+            ...(sts.spec?.template.spec?.initContainers ?? []),
+            ...(sts.spec?.template.spec?.containers ?? []),
+        ].find((c) => c.name === name)?.image;
+    const results = async (): Promise<TestResult[]> => {
+        try {
+            const cm = await kube().core.readNamespacedConfigMap({
+                namespace,
+                name: `${testName}-results`,
+            });
+            return JSON.parse(cm.data?.[RESULTS_KEY] ?? "[]");
+        } catch {
+            return [];
+        }
+    };
+    const reasons = async () =>
+        (await kube().core.listNamespacedEvent({ namespace })).items
+            .filter(
+                (e) =>
+                    e.involvedObject.kind === "StatefulSet" && e.involvedObject.name === testName,
+            )
+            .map((e) => `${e.reason}: ${e.message}`);
+    /** The monitor's JSON log lines of one container of the test's pod. */
+    const monitorLog = async (container: "init" | "monitor") => {
+        const text = await kube().core.readNamespacedPodLog({ namespace, name: pod, container });
+        return text
+            .split("\n")
+            .filter((l) => l.startsWith("{"))
+            .map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    /** The test's node through the API server's pod proxy, as an operator would read it. */
+    const nodeStatus = async () => {
+        const url = (p: string) =>
+            podProxyUrl(kc.getCurrentCluster()!.server, namespace, pod, RPC_PORT, p);
+        const status = adapter.parseStatus(
+            await fetchJson(url("/status"), { timeoutMs: 5000, kubeConfig: kc }),
+        );
+        const peers = adapter.parsePeerCount(
+            await fetchJson(url("/net_info"), { timeoutMs: 5000, kubeConfig: kc }),
+        );
+        return { ...status, peers };
+    };
+    /** Scales every node set of the network (not the test's): halting or restoring the network. */
+    const scaleNetwork = async (replicas: (sts: V1StatefulSet) => number) => {
+        const sets = await statefulSets(
+            namespace,
+            `${LABEL.network}=${network},${LABEL.component}=node`,
+        );
+        assert.ok(sets.length >= 2, `the network's sets: ${sets.map((s) => s.metadata?.name)}`);
+        for (const sts of sets) {
+            await kube().apps.patchNamespacedStatefulSet(
+                {
+                    namespace,
+                    name: sts.metadata!.name!,
+                    body: { spec: { replicas: replicas(sts) } },
+                },
+                setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+            );
+        }
+        return sets;
+    };
+    let originalReplicas: Record<string, number> = {};
+    const replicasOf = (sts: V1StatefulSet) => sts.spec?.replicas ?? 1;
+    const isValidator = (sts: V1StatefulSet) => sts.metadata?.labels?.[LABEL.group] === "validator";
 
     before(async function () {
         await requireCluster();
-        registry = await LocalRegistry.start({ dir: path.join(tmp, "registry"), auth: AUTH });
-        d1 = await registry.push(REPOSITORY, "v0.38.x", { labels: V1 });
-        follow = `${registry.host}/${REPOSITORY}:v0.38.x`;
-        // The validator's home stands in for the test's data volume: it ran before, so a new
-        // test has blocks to wipe.
-        chain = new CometChain({ dir: chainDir });
-        validator = await chain.startValidator();
-        await waitForHeight(validator.rpcUrl, 3);
-        await chain.stop(validator);
-
+        await requireRealNode(this);
+        kc = new KubeConfig();
+        kc.loadFromDefault();
+        d1 = digestOf(push(COMETBFT_V1, repoTag));
         stack = new E2eStack({ label: "bootstrap-test" });
-        // The committed dev config; only the network, namespace and the followed tag's registry
-        // (a loopback one, with credentials from a Secret) differ.
+        // The committed dev config; only the network, the namespace, the followed repository and
+        // the intervals (the dev stack polls the tag every 60 s) differ.
         stack.writeConfig({
             ...dev,
             network,
             namespace,
-            bootstrapTests: [{ ...devTest, image: follow, registrySecret: SECRET }],
+            bootstrapTests: [
+                { ...devTest, image: follow, intervals: { checkSeconds: 3, pollTagSeconds: 5 } },
+            ],
         });
         await stack.init();
     });
 
     after(async function () {
-        killMonitors();
-        await registry?.stop();
-        await stopChain(chain, chainDir, report);
         await deleteNamespace(namespace);
         await stack?.dispose();
-        if (!report.failed()) {
-            fs.rmSync(tmp, { recursive: true, force: true });
-        }
     });
 
     // The steps build on each other: after a failure the rest would only repeat it.
@@ -145,145 +170,186 @@ describe("e2e: the dev stack's bootstrap test, whole cycle", function () {
         failed ||= this.currentTest?.state === "failed";
     });
 
-    /** The monitor's arguments in this pod's stead: the pod's own, with local stand-ins. */
-    async function standIns(): Promise<Record<string, string>> {
-        const authFile = path.join(tmp, "dockerconfig.json");
-        if (!fs.existsSync(authFile)) {
-            // What the kubelet would mount: the Secret's content, read back through the API.
-            const secret = await kube().core.readNamespacedSecret({ namespace, name: SECRET });
-            const data = secret.data?.[".dockerconfigjson"];
-            assert.ok(data, `Secret ${SECRET} has no .dockerconfigjson`);
-            fs.writeFileSync(authFile, Buffer.from(data, "base64"), { mode: 0o600 });
-        }
-        const kubeconfig = path.join(tmp, "monitor.kubeconfig");
-        if (!fs.existsSync(kubeconfig)) {
-            await serviceAccountKubeconfig(namespace, `${testName}-monitor`, kubeconfig);
-        }
-        return {
-            "--namespace": namespace,
-            "--pod-name": pod,
-            "--data-dir": validator.home,
-            "--registry-auth-file": authFile,
-            "--kubeconfig": kubeconfig,
-            "--termination-wait": "30",
-        };
-    }
-
-    it("up declares the test: a StatefulSet on the followed tag with the monitor as init and sidecar", async function () {
-        const up = await stack!.up();
+    it("up declares the test beside the network; init pins the tag in the node and its prepare step", async function () {
+        const up = await step("up", () => stack!.up());
         assert.equal(up.code, 0, diagnosticsOf(up));
-        const sts = await statefulSet();
-        assert.equal(nodeImage(sts), follow, "the followed tag, until the monitor pins it");
-        const init = container(sts, "init", true);
-        const monitor = container(sts, "monitor");
-        initArgs = init.args ?? [];
-        sidecarArgs = monitor.args ?? [];
-        assert.equal(initArgs[0], "init");
-        assert.equal(sidecarArgs[0], "wait-for-completion");
-        for (const args of [initArgs, sidecarArgs]) {
-            assert.equal(argValue(args, "--follow-image"), follow);
-            assert.equal(argValue(args, "--statefulset"), testName);
-            assert.ok(argValue(args, "--registry-auth-file"), "the mounted Secret's file");
-        }
-        await waitForNewPod(namespace, pod);
-        await kube().core.createNamespacedSecret({
-            namespace,
-            body: {
-                metadata: { name: SECRET },
-                type: "kubernetes.io/dockerconfigjson",
-                stringData: { ".dockerconfigjson": registry.dockerConfigJson() },
+        const pinned = `${registry}/${repoTag.split(":")[0]}@${d1}`;
+        await waitUntil(
+            `${testName} pinned to ${pinned}`,
+            async () => {
+                const sts = await statefulSet();
+                return image(sts, "node") === pinned && image(sts, "prepare") === pinned;
             },
-        });
-    });
-
-    it("init pins the tag to its digest and replaces its own pod", async function () {
-        const before = await podUid(namespace, pod);
-        const { code, lines } = await runMonitor(withOverrides(initArgs, await standIns()));
-        assert.equal(code, EXIT.podReplaced, show(lines));
-        assert.ok(messages(lines).includes(MESSAGE.pinning), show(lines));
-        const sts = await statefulSet();
-        assert.equal(nodeImage(sts), `${registry.host}/${REPOSITORY}@${d1}`);
-        assert.equal(sts.spec?.template.metadata?.annotations?.[ANNOTATION.followedImage], follow);
-        await waitForNewPod(namespace, pod, before);
+            { timeoutMs: 120_000 },
+        );
+        assert.ok(
+            (await reasons()).some((r) => r.startsWith(EVENT_REASON.pinned)),
+            (await reasons()).join("\n"),
+        );
     });
 
     it("the next up keeps the pinned digest: Pulumi reports no changes", async function () {
-        const again = await stack!.up(["--expect-no-changes"], { allowFailure: true });
-        assertNoChanges(again);
-        assert.equal(again.code, 0, diagnosticsOf(again));
-        assert.equal(nodeImage(await statefulSet()), `${registry.host}/${REPOSITORY}@${d1}`);
-    });
-
-    it("init starts the test: the node's data is wiped and the details written", async function () {
-        assert.ok(dataEntries().includes("blockstore.db"), "the validator left no blocks to wipe");
-        const { code, lines } = await runMonitor(withOverrides(initArgs, await standIns()));
-        assert.equal(code, EXIT.ok, show(lines));
-        assert.ok(messages(lines).includes(MESSAGE.starting), show(lines));
-        details = readDetails();
-        assert.equal(details.digest, d1);
-        assert.equal(details.followImage, follow);
-        assert.deepEqual(details.versions, V1);
-        assert.deepEqual(dataEntries(), ["priv_validator_state.json"]);
-    });
-
-    it("the sidecar records a result once the node has caught up", async function () {
-        await chain!.startNode(validator);
-        await waitForHeight(validator.rpcUrl, 3);
-        // The dev stack checks every 10 s and polls the tag every 60 s; 1 s keeps the test short.
-        sidecar = startMonitor(
-            withOverrides(sidecarArgs, {
-                ...(await standIns()),
-                "--status-url": `${validator.rpcUrl}/status`,
-                "--check-interval": "1",
-                "--poll-tag-interval": "1",
-            }),
-        );
-        const done = await waitForLine(sidecar, MESSAGE.completed);
-        assert.equal(done.digest, d1);
-        await waitForLine(sidecar, MESSAGE.unchanged);
-        const cm = await kube().core.readNamespacedConfigMap({
-            namespace,
-            name: argValue(sidecarArgs, "--results-configmap")!,
-        });
-        const results: TestResult[] = JSON.parse(cm.data?.[RESULTS_KEY] ?? "[]");
-        assert.deepEqual(
-            results.map((r) => [r.digest, r.startTime, r.syncMode]),
-            [[d1, details!.startTime, devTest.syncMode]],
-        );
-        assert.ok(
-            (results[0].height ?? 0) > 0 && results[0].diskUsageBytes > 0,
-            JSON.stringify(results),
-        );
-        assert.ok((await eventReasons(namespace)).includes(EVENT_REASON.completed));
-    });
-
-    it("a new digest under the tag rolls the StatefulSet forward, and the next init starts afresh", async function () {
-        const before = await podUid(namespace, pod);
-        const d2 = await registry.push(REPOSITORY, "v0.38.x", { labels: V2 });
-        assert.notEqual(d2, d1);
-        await waitForLine(sidecar!, MESSAGE.newImage);
-        assert.equal(await sidecar!.exit, EXIT.ok, show(sidecar!.lines));
-        assert.equal(nodeImage(await statefulSet()), `${registry.host}/${REPOSITORY}@${d2}`);
-        await waitForNewPod(namespace, pod, before);
-
-        await chain!.stop(validator);
-        const { code, lines } = await runMonitor(withOverrides(initArgs, await standIns()));
-        assert.equal(code, EXIT.ok, show(lines));
-        const start = lines.find((l) => l.msg === MESSAGE.starting);
-        assert.match(start?.reason ?? "", /digest changed/, show(lines));
-        const next = readDetails();
-        assert.equal(next.digest, d2);
-        assert.ok(next.startTime > details!.startTime);
-        assert.deepEqual(dataEntries(), ["priv_validator_state.json"], "data not wiped");
-    });
-
-    it("up after the roll forward is still a no-op and keeps the new digest", async function () {
-        const pinned = nodeImage(await statefulSet());
         const again = await step("up", () =>
             stack!.up(["--expect-no-changes"], { allowFailure: true }),
         );
         assertNoChanges(again);
         assert.equal(again.code, 0, diagnosticsOf(again));
-        assert.equal(nodeImage(await statefulSet()), pinned);
+    });
+
+    it("the node block-syncs from the dev network and the sidecar records the result", async function () {
+        await waitUntil(
+            `a result for ${d1}`,
+            async () => (await results()).some((r) => r.digest === d1),
+            { timeoutMs: 300_000 },
+        );
+        const [result] = await results();
+        assert.equal(result.syncMode, devTest.syncMode);
+        assert.ok((result.height ?? 0) > 1 && result.diskUsageBytes > 0, JSON.stringify(result));
+        const status = await nodeStatus();
+        assert.ok(
+            status.peers >= 1,
+            `the test's node has peers in the network: ${JSON.stringify(status)}`,
+        );
+        const log = await monitorLog("init");
+        assert.ok(
+            log.some((l) => l.msg === MESSAGE.starting),
+            JSON.stringify(log),
+        );
+        const seen = await reasons();
+        for (const reason of [EVENT_REASON.started, EVENT_REASON.completed]) {
+            assert.ok(
+                seen.some((r) => r.startsWith(reason)),
+                seen.join("\n"),
+            );
+        }
+    });
+
+    it("a new image under the tag rolls the test forward; the new pod starts afresh and syncs what the halted network holds", async function () {
+        // The validator stops first, so the network halts: the second test can sync what the rpc
+        // nodes hold, but never complete (its height stops moving).
+        const sets = await scaleNetwork((sts) => (isValidator(sts) ? 0 : replicasOf(sts)));
+        originalReplicas = Object.fromEntries(
+            sets.map((sts) => [sts.metadata!.name!, replicasOf(sts)]),
+        );
+        const before = await podUid(namespace, pod);
+        d2 = digestOf(push(COMETBFT_V2, repoTag));
+        assert.notEqual(d2, d1);
+        await waitUntil(
+            `${testName} rolled forward to ${d2}`,
+            async () => image(await statefulSet(), "node")?.endsWith(d2) ?? false,
+            { timeoutMs: 120_000 },
+        );
+        await waitForNewPod(namespace, pod, before);
+        const start = await waitUntil(
+            `the second test's start`,
+            async () => {
+                try {
+                    return (await monitorLog("init")).find((l) => l.msg === MESSAGE.starting);
+                } catch {
+                    return undefined;
+                }
+            },
+            { timeoutMs: 120_000 },
+        );
+        assert.match(String(start.reason), /digest changed/, JSON.stringify(start));
+        assert.equal(start.digest, d2);
+        secondStart = String(start.startTime);
+        // Synced as far as the halted network goes: the same height twice, 10 s apart.
+        let last = -1;
+        haltedHeight = await waitUntil(
+            `the second test's node at the halted height`,
+            async () => {
+                const height = await nodeStatus().then(
+                    (s) => s.height,
+                    () => -1,
+                );
+                const settled = height > 1 && height === last ? height : undefined;
+                last = height;
+                if (settled === undefined) await new Promise((r) => setTimeout(r, 10_000));
+                return settled;
+            },
+            { timeoutMs: 240_000 },
+        );
+        assert.ok(
+            !(await results()).some((r) => r.digest === d2),
+            "a halted network cannot complete a test",
+        );
+        assert.ok((await reasons()).some((r) => r.startsWith(EVENT_REASON.newImage)));
+    });
+
+    it("deleting the pod mid-sync resumes the same test on the kept data", async function () {
+        // No peer left: whatever height the new pod's node answers at comes from its own volume.
+        await scaleNetwork(() => 0);
+        const before = await podUid(namespace, pod);
+        await kube().core.deleteNamespacedPod({ namespace, name: pod });
+        await waitForNewPod(namespace, pod, before);
+        const resumed = await waitUntil(
+            `the test resumed`,
+            async () => {
+                try {
+                    return (await monitorLog("init")).find((l) => l.msg === MESSAGE.resuming);
+                } catch {
+                    return undefined;
+                }
+            },
+            { timeoutMs: 120_000 },
+        );
+        assert.equal(resumed.digest, d2);
+        assert.equal(resumed.startTime, secondStart, "the same test, not a new one");
+        const status = await waitUntil(
+            `the resumed node answering`,
+            () => nodeStatus().catch(() => undefined),
+            { timeoutMs: 120_000 },
+        );
+        assert.equal(status.peers, 0, JSON.stringify(status));
+        assert.ok(
+            status.height >= haltedHeight,
+            `a wiped node would be at 0: ${JSON.stringify(status)} (was ${haltedHeight})`,
+        );
+        assert.ok((await reasons()).some((r) => r.startsWith(EVENT_REASON.resumed)));
+    });
+
+    it("with the network back, the resumed test completes with its first start time", async function () {
+        await scaleNetwork((sts) => originalReplicas[sts.metadata!.name!]);
+        await waitUntil(
+            `a result for ${d2}`,
+            async () => (await results()).some((r) => r.digest === d2),
+            { timeoutMs: 300_000 },
+        );
+        const second = (await results()).find((r) => r.digest === d2)!;
+        assert.equal(second.startTime, secondStart);
+        assert.ok((second.height ?? 0) > haltedHeight, JSON.stringify(second));
+        assert.deepEqual(
+            (await results()).map((r) => r.digest).sort(),
+            [d1, d2].sort(),
+            "one result per digest",
+        );
+    });
+
+    it("npm run bootstrap-tests shows both results", async function () {
+        const out = execFileSync(
+            "npm",
+            [
+                "run",
+                "-s",
+                "bootstrap-tests",
+                "--",
+                "--stack-file",
+                path.join(stack!.projectDir, "Pulumi.e2e.yaml"),
+            ],
+            { cwd: REPO_ROOT, encoding: "utf8" },
+        );
+        for (const d of [d1, d2]) {
+            assert.ok(out.includes(d.slice("sha256:".length, "sha256:".length + 12)), out);
+        }
+    });
+
+    it("up after the roll forward is still a no-op and keeps the new digest", async function () {
+        const again = await step("up", () =>
+            stack!.up(["--expect-no-changes"], { allowFailure: true }),
+        );
+        assertNoChanges(again);
+        assert.equal(again.code, 0, diagnosticsOf(again));
+        assert.ok(image(await statefulSet(), "node")?.endsWith(d2));
     });
 });

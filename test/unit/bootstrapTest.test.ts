@@ -6,6 +6,7 @@
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import type { BootstrapTestArgs } from "../../components/BootstrapTest";
+import { NODE_AGENT_IMAGE } from "../../lib/nodeHome";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
@@ -85,6 +86,7 @@ describe("BootstrapTest component", () => {
             [
                 "chainfleet:bootstrap:BootstrapTest bt",
                 "kubernetes:apps/v1:StatefulSet bt-statefulset",
+                "kubernetes:core/v1:ConfigMap bt-configmap",
                 "kubernetes:core/v1:ServiceAccount bt-serviceaccount",
                 "kubernetes:rbac.authorization.k8s.io/v1:Role bt-role",
                 "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding bt-rolebinding",
@@ -101,13 +103,21 @@ describe("BootstrapTest component", () => {
     it("lets the monitor own the node image and waits for the RoleBinding", async () => {
         const component = await declare(args());
         const opts = options.get("bt-statefulset");
-        assert.deepEqual(opts?.ignoreChanges, ["spec.template.spec.containers[0].image"]);
-        assert.deepEqual(opts?.dependsOn, [component.roleBinding]);
+        assert.deepEqual(opts?.ignoreChanges, [
+            "spec.template.spec.containers[0].image",
+            "spec.template.spec.initContainers[2].image",
+        ]);
+        assert.deepEqual(opts?.dependsOn, [component.roleBinding, component.configMap]);
         const sts = byType("kubernetes:apps/v1:StatefulSet")[0].inputs;
         assert.equal(
             sts.spec.template.spec.containers[0].name,
             "node",
             "ignoreChanges targets index 0",
+        );
+        assert.equal(
+            sts.spec.template.spec.initContainers[2].name,
+            "prepare",
+            "and the prepare step, which runs the node's image",
         );
     });
 
@@ -118,8 +128,16 @@ describe("BootstrapTest component", () => {
         assert.deepEqual(sts.spec.updateStrategy, { type: "OnDelete" });
         const spec = sts.spec.template.spec;
         assert.deepEqual(
-            spec.initContainers.map((c: any) => [c.name, c.image, c.args[0]]),
-            [["init", "ghcr.io/org/monitor:v1", "init"]],
+            spec.initContainers.map((c: any) => [
+                c.name,
+                c.image,
+                [...c.command, ...(c.args ?? [])][1],
+            ]),
+            [
+                ["init", "ghcr.io/org/monitor:v1", "/app/monitor/cli.js"],
+                ["agent-install", NODE_AGENT_IMAGE, "install"],
+                ["prepare", "ghcr.io/org/cometbft:master", "prepare"],
+            ],
         );
         assert.deepEqual(
             spec.containers.map((c: any) => [c.name, c.image, c.args[0]]),

@@ -108,8 +108,111 @@ describe("bootstrap test manifests", () => {
         assert.ok(
             node.env.some((e: any) => e.name === "CMT_STATESYNC_ENABLE" && e.value === "false"),
         );
-        assert.deepEqual(node.volumeMounts, [{ name: "data", mountPath: adapter.homeDir }]);
+        assert.deepEqual(node.volumeMounts, [
+            { name: "data", mountPath: adapter.homeDir },
+            { name: "chainfleet-bin", mountPath: "/chainfleet/bin", readOnly: true },
+        ]);
+        assert.deepEqual(node.readinessProbe.exec.command.slice(0, 2), [
+            "/chainfleet/bin/chainfleet-agent",
+            "ready",
+        ]);
         assert.equal(spec.serviceAccountName, "comet-master-monitor");
+    });
+
+    it("prepares the home after init, in the tested image, and pins that image there too", async () => {
+        const m = build();
+        const spec = podSpec(m);
+        assert.deepEqual(
+            spec.initContainers.map((c: any) => c.name),
+            ["init", "agent-install", "prepare"],
+            "init first: a pod about to be replaced for a pin prepares nothing",
+        );
+        const prepare = spec.initContainers[2];
+        assert.equal(prepare.image, "ghcr.io/org/cometbft:master");
+        assert.deepEqual(m.monitorOwnedPaths, [
+            "spec.template.spec.containers[0].image",
+            "spec.template.spec.initContainers[2].image",
+        ]);
+        for (const c of [spec.initContainers[0], spec.containers[1]]) {
+            assert.deepEqual((await parseArgs(c.args)).nodeInitContainers, ["prepare"]);
+        }
+        // Avalanche's home is not prepared by the agent: nothing else to pin.
+        const ava = build({}, "avalanche");
+        assert.deepEqual(
+            podSpec(ava).initContainers.map((c: any) => c.name),
+            ["init"],
+        );
+        assert.deepEqual(ava.monitorOwnedPaths, ["spec.template.spec.containers[0].image"]);
+        assert.deepEqual(
+            (await parseArgs(podSpec(ava).initContainers[0].args)).nodeInitContainers,
+            [],
+        );
+    });
+
+    it("joins the stack's network: its genesis, chain id, in-fleet peers and placement", () => {
+        const peers = ["aa@validator-p2p-0.chains.svc:26656", "bb@rpc-p2p-0.chains.svc:26656"];
+        const placement = {
+            nodeSelector: { type: "real" },
+            tolerations: [
+                { key: "chainfleet.io/real-node", operator: "Exists", effect: "NoSchedule" },
+            ],
+        };
+        const m = buildBootstrapTestManifests({
+            namespace: "chains",
+            chain: "cometbft",
+            network: "devnet",
+            test: test(),
+            monitorImage: "monitor:1",
+            join: {
+                home: {
+                    chainId: "devnet-1",
+                    genesis: { configMap: "devnet-genesis", key: "genesis.json" },
+                },
+                inFleetPeers: peers,
+                placement: placement as any,
+            },
+        });
+        const spec = podSpec(m);
+        const args: string[] = spec.initContainers[2].args;
+        const after = (flag: string) => args[args.indexOf(flag) + 1];
+        assert.equal(after("--chain-id"), "devnet-1");
+        assert.equal(after("--genesis-file"), "/chainfleet/genesis/genesis.json");
+        assert.equal(after("--overrides"), "/etc/chainfleet/overrides.json");
+        assert.equal(after("--peer-wait"), "2m");
+        assert.equal(after("--owner"), "$(CHAINFLEET_HOME_OWNER)");
+        assert.ok(!args.includes("--node-key"), "the test's node makes its own key");
+        assert.ok(!args.includes("--validator-key"), "a test's node never signs");
+        const overrides = JSON.parse((m.configMap as any).data["overrides.json"]);
+        assert.equal(overrides.configToml.p2p.persistent_peers, peers.join(","));
+        assert.deepEqual((m.configMap as any).metadata.name, "comet-master-config");
+        assert.ok(
+            spec.volumes.some(
+                (v: any) => v.name === "genesis" && v.configMap?.name === "devnet-genesis",
+            ),
+        );
+        assert.ok(
+            spec.volumes.some(
+                (v: any) => v.name === "config" && v.configMap?.name === "comet-master-config",
+            ),
+        );
+        assert.deepEqual(spec.nodeSelector, placement.nodeSelector);
+        assert.deepEqual(spec.tolerations, placement.tolerations);
+        // Without a network to join: no overrides, no placement, the node's own genesis.
+        const alone = build();
+        assert.deepEqual((alone.configMap as any).data, {});
+        assert.equal(podSpec(alone).nodeSelector, undefined);
+        assert.ok(!podSpec(alone).initContainers[2].args.includes("--genesis-file"));
+    });
+
+    it("tells the monitor a plainHttp test's registry speaks plain HTTP", async () => {
+        const spec = podSpec(
+            build({ image: "10.244.0.1:20500/cometbft/cometbft:v0.38.x", plainHttp: true }),
+        );
+        for (const c of [spec.initContainers[0], spec.containers[1]]) {
+            assert.deepEqual((await parseArgs(c.args)).plainHttpRegistries, ["10.244.0.1:20500"]);
+        }
+        const tls = podSpec(build());
+        assert.deepEqual((await parseArgs(tls.initContainers[0].args)).plainHttpRegistries, []);
     });
 
     it("gives init a writable volume and the sidecar a read-only one", () => {
@@ -141,6 +244,7 @@ describe("bootstrap test manifests", () => {
             podName: "comet-master-0",
             statefulSet: "comet-master",
             nodeContainer: NODE_CONTAINER,
+            nodeInitContainers: ["prepare"],
             chain: "cometbft",
             dataDir: adapter.homeDir,
             syncMode: "full-sync",
@@ -165,21 +269,19 @@ describe("bootstrap test manifests", () => {
     it("mounts a registry Secret for pulls and for the monitor's lookups", async () => {
         const spec = podSpec(build({ registrySecret: "ghcr-pull" }));
         assert.deepEqual(spec.imagePullSecrets, [{ name: "ghcr-pull" }]);
-        assert.deepEqual(spec.volumes, [
-            {
-                name: "registry-auth",
-                secret: {
-                    secretName: "ghcr-pull",
-                    items: [{ key: ".dockerconfigjson", path: "config.json" }],
-                },
+        assert.deepEqual(spec.volumes[0], {
+            name: "registry-auth",
+            secret: {
+                secretName: "ghcr-pull",
+                items: [{ key: ".dockerconfigjson", path: "config.json" }],
             },
-        ]);
+        });
         for (const c of [spec.initContainers[0], spec.containers[1]]) {
             assert.ok(c.volumeMounts.some((v: any) => v.name === "registry-auth" && v.readOnly));
             assert.equal((await parseArgs(c.args)).registryAuthFile, REGISTRY_AUTH_FILE);
         }
         const plain = podSpec(build());
-        assert.equal(plain.volumes, undefined);
+        assert.ok(!plain.volumes.some((v: any) => v.name === "registry-auth"));
         assert.equal(plain.imagePullSecrets, undefined);
     });
 

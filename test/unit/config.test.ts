@@ -463,6 +463,26 @@ const cases: Case[] = [
             /groups with a snapshot \(rpc\).*the default, a tag.*set snapshotImage to repo@sha256:/,
     },
     {
+        rule: "production resolves followed tags over TLS only",
+        path: "bootstrapTests",
+        value: [
+            {
+                name: "bt",
+                image: "10.244.0.1:20500/sei:main",
+                syncMode: "full-sync",
+                storage: { size: "1Gi" },
+                plainHttp: true,
+            },
+        ],
+        also: {
+            production: true,
+            "groups.rpc.image": PINNED,
+            monitorImage: `ghcr.io/org/chainfleet-monitor@sha256:${"c".repeat(64)}`,
+        },
+        at: "bootstrapTests.0.plainHttp",
+        message: /plain-HTTP registry.*serve the registry over HTTPS/,
+    },
+    {
         rule: "snapshotImage well-formed",
         path: "snapshotImage",
         value: "busybox",

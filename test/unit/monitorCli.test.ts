@@ -52,6 +52,7 @@ describe("monitor CLI", () => {
             podName: "t-0",
             statefulSet: "t",
             nodeContainer: "node",
+            nodeInitContainers: [],
             chain: "cometbft",
             dataDir: "/cometbft",
             syncMode: "full-sync",

@@ -16,6 +16,7 @@ describe("monitor bootstrap test config schema", () => {
             intervals: { checkSeconds: 60, pollTagSeconds: 300 },
             keepResults: 10,
             maxNodeRestarts: 5,
+            plainHttp: false,
             args: [],
             env: {},
         });
@@ -30,6 +31,7 @@ describe("monitor bootstrap test config schema", () => {
             keepResults: 20,
             maxNodeRestarts: 3,
             registrySecret: "ghcr-pull",
+            plainHttp: true,
             args: ["--log_level=info"],
             env: { CMT_STATESYNC_RPC_SERVERS: "a:26657,b:26657" },
         };

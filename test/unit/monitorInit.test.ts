@@ -11,7 +11,7 @@ import type { ChainKind } from "../../chains/types";
 import { ANNOTATION, EVENT_REASON, EXIT } from "../../monitor/constants";
 import { DETAILS_FILE, TestDetails, readDetails, writeDetails } from "../../monitor/details";
 import { MonitorDeps, runInit } from "../../monitor/init";
-import type { MonitorKube } from "../../monitor/kubeOps";
+import { MonitorKube, pinPatch } from "../../monitor/kubeOps";
 import type { InitOptions } from "../../monitor/options";
 
 const OLD = `sha256:${"1".repeat(64)}`;
@@ -177,6 +177,7 @@ describe("monitor init: a fresh start", () => {
                 podName: "bt-0",
                 statefulSet: "bt",
                 nodeContainer: "node",
+                nodeInitContainers: [],
                 chain,
                 dataDir: dir,
                 syncMode: "full-sync",
@@ -202,6 +203,34 @@ describe("monitor init: a fresh start", () => {
                 );
                 assert.deepEqual(JSON.parse(state), ZERO_STATE, "validator state not reset");
             }
+        });
+    }
+});
+
+describe("monitor pin patch", () => {
+    const rows: [string, string[], unknown][] = [
+        ["the node container alone", [], undefined],
+        [
+            "with the init containers that run its image",
+            ["prepare"],
+            [{ name: "prepare", image: "n@sha256:1" }],
+        ],
+    ];
+    for (const [what, init, initContainers] of rows) {
+        it(`pins ${what}, by container name`, () => {
+            type Patch = {
+                spec: {
+                    template: {
+                        metadata: { annotations: unknown };
+                        spec: { containers: unknown; initContainers?: unknown };
+                    };
+                };
+            };
+            const patch = pinPatch({ node: "node", init }, "n@sha256:1", { a: "b" }) as Patch;
+            const spec = patch.spec.template.spec;
+            assert.deepEqual(spec.containers, [{ name: "node", image: "n@sha256:1" }]);
+            assert.deepEqual(spec.initContainers, initContainers);
+            assert.deepEqual(patch.spec.template.metadata.annotations, { a: "b" });
         });
     }
 });

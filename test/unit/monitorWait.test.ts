@@ -13,7 +13,7 @@ import { adapterFor } from "../../chains";
 import { EVENT_REASON, EXIT } from "../../monitor/constants";
 import { TestDetails, writeDetails } from "../../monitor/details";
 import type { MonitorDeps } from "../../monitor/init";
-import type { MonitorKube } from "../../monitor/kubeOps";
+import type { MonitorKube, NodeImageContainers } from "../../monitor/kubeOps";
 import type { WaitOptions } from "../../monitor/options";
 import type { RunningTest, TestResult } from "../../monitor/results";
 import { runWait } from "../../monitor/wait";
@@ -61,6 +61,7 @@ interface Recorded {
     results: TestResult[];
     current: RunningTest[];
     pinned: string[];
+    pinnedContainers: NodeImageContainers[];
 }
 
 /**
@@ -98,8 +99,9 @@ function fakeKube(restarts: number[], rec: Recorded): MonitorKube {
         saveCurrent: async (_cm: string, current: RunningTest) => {
             rec.current.push(current);
         },
-        pinImage: async (_container: string, image: string) => {
+        pinImage: async (containers: NodeImageContainers, image: string) => {
             rec.pinned.push(image);
+            rec.pinnedContainers.push(containers);
         },
         deletePod: async () => {
             deleted = true;
@@ -124,7 +126,13 @@ describe("monitor wait-for-completion", () => {
     });
 
     async function run(opts: { restarts: number[]; statusUrl: string }) {
-        const rec: Recorded = { events: [], results: [], current: [], pinned: [] };
+        const rec: Recorded = {
+            events: [],
+            results: [],
+            current: [],
+            pinned: [],
+            pinnedContainers: [],
+        };
         let clock = Date.parse("2026-03-01T01:00:00.000Z");
         const deps: MonitorDeps = {
             kube: fakeKube(opts.restarts, rec),
@@ -144,6 +152,7 @@ describe("monitor wait-for-completion", () => {
             podName: "bt-0",
             statefulSet: "bt",
             nodeContainer: "node",
+            nodeInitContainers: ["prepare"],
             chain: "cometbft",
             dataDir: dir,
             syncMode: "full-sync",
@@ -181,6 +190,8 @@ describe("monitor wait-for-completion", () => {
         );
         assert.match(rec.events[0].message, /completed in 1h1m using \d/);
         assert.deepEqual(rec.pinned, [`ghcr.io/org/node@${D2}`]);
+        // The prepare step runs the node's image too: a new test prepares with the new binary.
+        assert.deepEqual(rec.pinnedContainers, [{ node: "node", init: ["prepare"] }]);
         // The first check (height 10, not yet advancing) recorded the test in progress.
         assert.equal(rec.current.length, 1);
         assert.deepEqual(
