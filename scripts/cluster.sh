@@ -16,9 +16,10 @@
 #   status  show each component's process and health; exit 1 unless all are up.
 #   reset   down, then delete the cluster's state (etcd data, certificates, logs).
 #   smoke   check that StatefulSet pods run with Bound volumes and Jobs complete or fail.
-#   push <image> <repo:tag>
-#           push an image the real node holds to its registry (10.244.0.1:20500) as <repo:tag>
-#           and print it by digest: the tags bootstrap tests follow (Pulumi.dev.yaml's).
+#   push <image> <repo:tag> [label=value...]
+#           push an image the real node holds to its registry (10.244.0.1:20500) as <repo:tag>,
+#           labels added to its config, and print it by digest: the tags bootstrap tests
+#           follow (Pulumi.dev.yaml's).
 #
 # State and logs: $CHAINFLEET_CACHE/cluster/ (default ~/.cache/chainfleet/cluster/):
 #   kubeconfig (admin, also exported by scripts/env.sh), pki/, etcd/, logs/<component>.log,
@@ -605,9 +606,10 @@ main() {
     reset) cmd_reset ;;
     smoke) cmd_smoke ;;
     push)
-        (($# == 3)) || die "usage: cluster.sh push <image> <repo:tag>"
+        (($# >= 3)) || die "usage: cluster.sh push <image> <repo:tag> [label=value...]"
         real_node_enabled || die "push needs the real node (CHAINFLEET_REAL_NODE=0 has none)"
-        node_push "$2" "$3"
+        shift
+        node_push "$@"
         ;;
     *) usage; exit 2 ;;
     esac

@@ -12,7 +12,8 @@ bash scripts/tools.sh
 . scripts/env.sh
 bash scripts/cluster.sh up
 # The tag the dev stack's bootstrap test follows (Pulumi.dev.yaml), in the cluster's registry.
-bash scripts/cluster.sh push cometbft/cometbft:v0.38.19 cometbft/cometbft:v0.38.x
+bash scripts/cluster.sh push cometbft/cometbft:v0.38.19 cometbft/cometbft:v0.38.x \
+    org.opencontainers.image.version=v0.38.19
 
 # env.sh points the backend at a local directory and gives the dev stack an empty passphrase:
 # the dev stack holds no secrets, and a file backend's secrets provider insists on one.

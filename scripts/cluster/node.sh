@@ -195,7 +195,11 @@ clusterDNS: [$NODE_IP]
 clusterDomain: cluster.local
 registerWithTaints:
 - {key: $REAL_NODE_TAINT, value: "true", effect: NoSchedule}
-# Images are imported, not pulled: garbage-collecting one would lose it for good.
+# Images are imported, not pulled: garbage-collecting one would lose it for good. And an imported
+# image must never be re-pulled to verify pull credentials (KEP-2535): once a pod had pulled the
+# same image ID from the node's registry, the default NeverVerifyPreloadedImages no longer counted
+# it as preloaded, and every pod of the imported name failed with ErrImagePull (measured here).
+imagePullCredentialsVerificationPolicy: NeverVerify
 imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 # A shared build machine's disk is often fuller than a node's: evict only when really out.
@@ -430,23 +434,53 @@ node_status() {
     return $ok
 }
 
-# node_push <image> <repo:tag>: an image containerd holds (imported by scripts/images.sh),
-# pushed to the node's registry as <repo:tag>; prints the pushed reference by digest.
+# node_push <image> <repo:tag> [label=value...]: an image containerd holds (imported by
+# scripts/images.sh), pushed to the node's registry as <repo:tag> with the labels added to its
+# config (e.g. org.opencontainers.image.version, which the bootstrap monitor records); prints the
+# pushed reference by digest. The layers are the image's own: only the config is rewritten.
 node_push() {
-    local src=$1 repo=${2%:*} tag=${2##*:} ctr_=(ctr --address "$CONTAINERD_SOCK" -n k8s.io) out digest
+    local src=$1 repo=${2%:*} tag=${2##*:} ctr_=(ctr --address "$CONTAINERD_SOCK" -n k8s.io)
+    shift 2
+    local labels='{}' kv out tmp manifest config digest
+    for kv in "$@"; do
+        [[ $kv == *=* ]] || die "push: a label is key=value, not '$kv'"
+        labels=$(jq -c --arg k "${kv%%=*}" --arg v "${kv#*=}" '. + {($k): $v}' <<<"$labels")
+    done
     [[ $src == */* ]] || src=library/$src
     [[ ${src%%/*} == *.* || ${src%%/*} == *:* ]] || src=docker.io/$src
     # (The list first: grep -q stopping early would fail the pipe under pipefail.)
-    out=$("${ctr_[@]}" images ls -q)
-    grep -qxF "$src" <<<"$out" || die "containerd has no $src: scripts/images.sh import <image> first"
-    out=$("${ctr_[@]}" images push --plain-http "$REGISTRY_HOST/$2" "$src" 2>&1) ||
-        die "push of $src to $REGISTRY_HOST/$2 failed: $out"
-    digest=$(curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
-        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-        -H 'Accept: application/vnd.oci.image.index.v1+json' \
-        -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
-        "http://$REGISTRY_HOST/v2/$repo/manifests/$tag" | tr -d '\r' |
-        sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')
-    [[ -n $digest ]] || die "the registry has no digest for $REGISTRY_HOST/$2 after the push"
-    echo "$REGISTRY_HOST/$repo@$digest"
+    out=$("${ctr_[@]}" images ls "name==$src")
+    digest=$(awk 'NR == 2 { print $3 }' <<<"$out")
+    [[ -n $digest ]] || die "containerd has no $src: scripts/images.sh import <image> first"
+    tmp=$(mktemp -d)
+    manifest=$("${ctr_[@]}" content get "$digest")
+    [[ $(jq -r '.layers | type' <<<"$manifest") == array ]] || die "push: $src is not a single-platform image manifest"
+    local layer
+    for layer in $(jq -r '.layers[].digest' <<<"$manifest"); do
+        "${ctr_[@]}" content get "$layer" >"$tmp/blob"
+        registry_put_blob "$repo" "$layer" "$tmp/blob"
+    done
+    "${ctr_[@]}" content get "$(jq -r .config.digest <<<"$manifest")" |
+        jq -c --argjson l "$labels" '.config.Labels = ((.config.Labels // {}) + $l)' | tr -d '\n' >"$tmp/config"
+    config="sha256:$(sha256sum <"$tmp/config" | cut -d' ' -f1)"
+    registry_put_blob "$repo" "$config" "$tmp/config"
+    jq -c --arg d "$config" --argjson n "$(stat -c %s "$tmp/config")" '.config.digest = $d | .config.size = $n' \
+        <<<"$manifest" | tr -d '\n' >"$tmp/manifest"
+    curl -fsS -X PUT -H "Content-Type: $(jq -r .mediaType "$tmp/manifest")" --data-binary "@$tmp/manifest" \
+        "http://$REGISTRY_HOST/v2/$repo/manifests/$tag" >/dev/null || die "push: the registry refused the manifest of $repo:$tag"
+    echo "$REGISTRY_HOST/$repo@sha256:$(sha256sum <"$tmp/manifest" | cut -d' ' -f1)"
+    rm -rf "$tmp"
+}
+
+# registry_put_blob <repo> <digest> <file>: the registry's monolithic upload, unless it has it.
+registry_put_blob() {
+    local base="http://$REGISTRY_HOST/v2/$1" location
+    curl -fsS -o /dev/null -I "$base/blobs/$2" 2>/dev/null && return 0
+    location=$(curl -fsS -o /dev/null -D - -X POST "$base/blobs/uploads/" | tr -d '\r' |
+        sed -n 's/^[Ll]ocation: //p')
+    [[ -n $location ]] || die "push: the registry started no upload for $1"
+    [[ $location == http* ]] || location="http://$REGISTRY_HOST$location"
+    [[ $location == *\?* ]] && location+="&" || location+="?"
+    curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$3" \
+        "${location}digest=$2" >/dev/null || die "push: the registry refused blob $2 of $1"
 }

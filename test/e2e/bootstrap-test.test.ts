@@ -31,16 +31,18 @@ import { installFailureReport, step } from "./harness/report";
 
 const adapter = adapterFor("cometbft");
 const RPC_PORT = adapter.ports.find((p) => p.role === "rpc")!.containerPort;
+const VERSION_LABEL = "org.opencontainers.image.version";
 
-/** `scripts/cluster.sh push`: an imported image into the cluster's registry; its pinned ref. */
+/**
+ * `scripts/cluster.sh push`: an imported image into the cluster's registry under `repoTag`, with
+ * its version label (the monitor records it); returns the pushed reference by digest.
+ */
 function push(image: string, repoTag: string): string {
-    return execFileSync(
-        "bash",
-        [path.join(REPO_ROOT, "scripts/cluster.sh"), "push", image, repoTag],
-        {
-            encoding: "utf8",
-        },
-    ).trim();
+    const version = image.slice(image.lastIndexOf(":") + 1);
+    const script = path.join(REPO_ROOT, "scripts/cluster.sh");
+    return execFileSync("bash", [script, "push", image, repoTag, `${VERSION_LABEL}=${version}`], {
+        encoding: "utf8",
+    }).trim();
 }
 
 const digestOf = (ref: string) => ref.slice(ref.indexOf("@") + 1);
@@ -252,6 +254,7 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
             { timeoutMs: 120_000 },
         );
         assert.match(String(start.reason), /digest changed/, JSON.stringify(start));
+        assert.deepEqual(start.versions, { [VERSION_LABEL]: "v0.38.20" });
         assert.equal(start.digest, d2);
         secondStart = String(start.startTime);
         // Synced as far as the halted network goes: the same height twice, 10 s apart.
