@@ -104,7 +104,7 @@ export class BootstrapTest extends pulumi.ComponentResource {
                     platform: b.platform ?? MONITOR_BUILD_DEFAULTS.platform,
                     skipPush: b.skipPush ?? false,
                     ...(b.network ? { network: b.network } : {}),
-                    contextHash: readBuildContext(context, dockerfile).hash,
+                    contextHash: readBuildContext(context, dockerfile).then((c) => c.hash),
                 },
                 child,
             );

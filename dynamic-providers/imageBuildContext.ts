@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     ContextFile,
-    IgnoreRule,
+    DockerignoreRules,
     contextTar,
     isExcluded,
     mayHoldIncluded,
@@ -36,7 +36,7 @@ function ignoreFileOf(context: string, dockerfile: string): string | undefined {
     );
 }
 
-function walk(context: string, rules: readonly IgnoreRule[], rel: string, out: ContextFile[]) {
+function walk(context: string, rules: DockerignoreRules, rel: string, out: ContextFile[]) {
     const dir = path.join(context, rel);
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
@@ -61,7 +61,7 @@ function walk(context: string, rules: readonly IgnoreRule[], rel: string, out: C
  * The context under directory `context` for `dockerfile` (relative to it). The Dockerfile is
  * always sent, as the Docker CLI always sends it, even when the ignore file leaves it out.
  */
-export function readBuildContext(context: string, dockerfile: string): BuildContext {
+export async function readBuildContext(context: string, dockerfile: string): Promise<BuildContext> {
     if (!fs.existsSync(path.join(context, dockerfile))) {
         throw new Error(
             `build context ${context}: no Dockerfile at ${dockerfile}; give the path of the Dockerfile relative to the context`,
@@ -70,7 +70,7 @@ export function readBuildContext(context: string, dockerfile: string): BuildCont
     const ignoreFile = ignoreFileOf(context, dockerfile);
     const rules = ignoreFile
         ? parseDockerignore(fs.readFileSync(path.join(context, ignoreFile), "utf8"))
-        : [];
+        : parseDockerignore("");
     const files: ContextFile[] = [];
     walk(context, rules, "", files);
     if (!files.some((f) => f.path === dockerfile)) {
@@ -81,7 +81,7 @@ export function readBuildContext(context: string, dockerfile: string): BuildCont
             content: fs.readFileSync(full),
         });
     }
-    const tar = contextTar(files);
+    const tar = await contextTar(files);
     return {
         files: files.map((f) => f.path).sort(),
         tar,

@@ -93,7 +93,7 @@ export async function runImageBuild(
     if (version.code !== 0) {
         throw new Error(E.noDaemon(image, process.env.DOCKER_HOST, version.output));
     }
-    const ctx = readBuildContext(inputs.context, inputs.dockerfile);
+    const ctx = await readBuildContext(inputs.context, inputs.dockerfile);
     if (ctx.hash !== inputs.contextHash) {
         // Files changed between the program's hash and now: build what is there; the next
         // `pulumi up` hashes it again and, seeing the change, builds once more.

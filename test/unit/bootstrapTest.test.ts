@@ -190,7 +190,7 @@ describe("BootstrapTest component", () => {
             platform: "linux/amd64",
             skipPush: false,
             // Hashed at declaration: preview compares it and never builds.
-            contextHash: readBuildContext(repoRoot, "monitor/Dockerfile").hash,
+            contextHash: (await readBuildContext(repoRoot, "monitor/Dockerfile")).hash,
             providerVersion: "1",
         });
         assert.equal(await unwrap(component.monitorImage), PUSHED);

@@ -31,7 +31,8 @@ const repoRoot = path.resolve(__dirname, "../..");
 const DIGEST = `sha256:${"d".repeat(64)}`;
 const IMAGE_ID = `sha256:${"1".repeat(64)}`;
 const IMAGE = "127.0.0.1:5000/chainfleet-monitor:e2e";
-const HASH = readBuildContext(repoRoot, "monitor/Dockerfile").hash;
+/** The monitor context's hash, read once before the tests (the tar is built asynchronously). */
+let HASH: string;
 
 const inputs = (over: Partial<ImageBuildInputs> = {}): ImageBuildInputs => ({
     providerVersion: IMAGE_BUILD_VERSION,
@@ -80,6 +81,10 @@ function fakeDocker(answers: Answers = {}) {
 }
 
 describe("#providers ImageBuild", () => {
+    before(async () => {
+        HASH = (await readBuildContext(repoRoot, "monitor/Dockerfile")).hash;
+    });
+
     let logs: string[];
     let log: typeof console.log;
     beforeEach(() => {
@@ -123,7 +128,7 @@ describe("#providers ImageBuild", () => {
         );
         assert.deepEqual(
             docker.calls[1].input,
-            readBuildContext(repoRoot, "monitor/Dockerfile").tar,
+            (await readBuildContext(repoRoot, "monitor/Dockerfile")).tar,
         );
         assert.ok(!fs.existsSync(iidfile), "the temp iidfile is removed");
         assert.ok(docker.calls.every((c) => c.timeoutMs > 899_000 && c.timeoutMs <= 900_000));

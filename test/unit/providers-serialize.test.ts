@@ -178,7 +178,7 @@ describe("#providers serialization", function () {
                 imageName: "127.0.0.1:5000/m:e2e",
                 context: repoRoot,
                 dockerfile: "monitor/Dockerfile",
-                contextHash: readBuildContext(repoRoot, "monitor/Dockerfile").hash,
+                contextHash: (await readBuildContext(repoRoot, "monitor/Dockerfile")).hash,
             };
             const text = runSerialized(
                 await serialize(imageBuildProvider),
@@ -199,7 +199,7 @@ describe("#providers serialization", function () {
                 ["version", "build", "push", "image"],
             );
             const sent = Number(fs.readFileSync(path.join(dir, "stdin"), "utf8").trim());
-            assert.equal(sent, readBuildContext(repoRoot, "monitor/Dockerfile").tar.length);
+            assert.equal(sent, (await readBuildContext(repoRoot, "monitor/Dockerfile")).tar.length);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
