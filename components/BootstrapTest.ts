@@ -5,11 +5,13 @@
  * least-privilege Role the monitor acts with. The manifests come from the pure builder in
  * components/bootstrapTest/manifests.ts; this class only declares them.
  *
- * The monitor's image is either given (`monitorImage`) or built from monitor/Dockerfile with
- * @pulumi/docker (`buildMonitorImage`). Building needs a Docker engine where `pulumi up` runs;
- * chainfleet's CI has none, so the unit tests cover that declaration under mocks only.
+ * The monitor's image is either given (`monitorImage`) or built from monitor/Dockerfile and
+ * pushed during `pulumi up` (`buildMonitorImage`) by the ImageBuild dynamic resource
+ * (dynamic-providers/imageBuild.ts: the `docker` CLI and a daemon where `pulumi up` runs). The
+ * context's hash is computed here, at declaration, so an unchanged context is no change and a
+ * preview never builds. test/e2e/monitor-image-build.test.ts builds and pushes it for real.
  */
-import * as docker from "@pulumi/docker";
+import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ChainKind } from "../chains/types";
@@ -18,6 +20,8 @@ import {
     BootstrapTestConfigInput,
     BootstrapTestConfigSchema,
 } from "../config/bootstrapTest";
+import { IMAGE_BUILD_DEFAULTS, ImageBuild } from "../dynamic-providers/imageBuild";
+import { readBuildContext } from "../dynamic-providers/imageBuildContext";
 import {
     BootstrapTestJoin,
     BootstrapTestManifests,
@@ -26,24 +30,30 @@ import {
 
 export const BOOTSTRAP_TEST_TYPE = "chainfleet:bootstrap:BootstrapTest";
 
+/** The program's root (Pulumi.yaml's directory): the monitor's build context by default. */
+export const PROGRAM_ROOT = path.resolve(__dirname, "..");
+
 /** Defaults of `MonitorImageBuild`. */
 export const MONITOR_BUILD_DEFAULTS = {
     context: ".",
     dockerfile: "monitor/Dockerfile",
-    platform: "linux/amd64",
+    platform: IMAGE_BUILD_DEFAULTS.platform,
 } as const;
 
 export interface MonitorImageBuild {
     /** Repository and tag to push to, e.g. `ghcr.io/org/chainfleet-monitor:v1`. */
     imageName: pulumi.Input<string>;
-    /** Build context: the repository root, which the Dockerfile copies from. Defaults to ".". */
+    /**
+     * Build context: the repository root, which the Dockerfile copies from; relative to the
+     * program's root. Defaults to ".".
+     */
     context?: string;
-    /** Defaults to "monitor/Dockerfile". */
+    /** Relative to the context. Defaults to "monitor/Dockerfile". */
     dockerfile?: string;
     /** Defaults to "linux/amd64". */
     platform?: string;
-    /** Push credentials; without them the engine's own login is used. */
-    registry?: docker.types.input.Registry;
+    /** `docker build --network`, e.g. "host" where the daemon has no bridge network. */
+    network?: string;
     /**
      * Build without pushing. The pods then reference the tag, which only a node that has the
      * image locally can run. Defaults to false.
@@ -70,7 +80,7 @@ export class BootstrapTest extends pulumi.ComponentResource {
     public readonly config: BootstrapTestConfig;
     public readonly manifests: BootstrapTestManifests;
     public readonly monitorImage: pulumi.Output<string>;
-    public readonly image?: docker.Image;
+    public readonly image?: ImageBuild;
     public readonly serviceAccount: k8s.core.v1.ServiceAccount;
     public readonly role: k8s.rbac.v1.Role;
     public readonly roleBinding: k8s.rbac.v1.RoleBinding;
@@ -86,23 +96,24 @@ export class BootstrapTest extends pulumi.ComponentResource {
 
         if (args.buildMonitorImage) {
             const b = args.buildMonitorImage;
-            this.image = new docker.Image(
+            const context = path.resolve(PROGRAM_ROOT, b.context ?? MONITOR_BUILD_DEFAULTS.context);
+            const dockerfile = b.dockerfile ?? MONITOR_BUILD_DEFAULTS.dockerfile;
+            this.image = new ImageBuild(
                 `${name}-monitor-image`,
                 {
                     imageName: b.imageName,
-                    build: {
-                        context: b.context ?? MONITOR_BUILD_DEFAULTS.context,
-                        dockerfile: b.dockerfile ?? MONITOR_BUILD_DEFAULTS.dockerfile,
-                        platform: b.platform ?? MONITOR_BUILD_DEFAULTS.platform,
-                    },
+                    context,
+                    dockerfile,
+                    platform: b.platform ?? MONITOR_BUILD_DEFAULTS.platform,
                     skipPush: b.skipPush ?? false,
-                    ...(b.registry ? { registry: b.registry } : {}),
+                    ...(b.network ? { network: b.network } : {}),
+                    contextHash: readBuildContext(context, dockerfile).then((c) => c.hash),
                 },
                 child,
             );
             // A pushed image is referenced by digest, so a rebuild rolls the monitor forward
-            // and a re-push of the same tag cannot change what runs.
-            this.monitorImage = b.skipPush ? this.image.imageName : this.image.repoDigest;
+            // and a re-push of the same tag cannot change what runs. Not pushed, it is the tag.
+            this.monitorImage = this.image.repoDigest;
         } else {
             this.monitorImage = pulumi.output(args.monitorImage as pulumi.Input<string>);
         }

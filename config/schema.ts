@@ -210,8 +210,9 @@ export const stackSchema = z.strictObject({
     /** The bootstrap monitor's image (built from monitor/Dockerfile), ideally by digest. */
     monitorImage: imageReference.optional(),
     /**
-     * Or build that image from monitor/Dockerfile during `pulumi up` (@pulumi/docker; needs a
-     * Docker engine where it runs) and push it to `imageName`; pods then use the pushed digest.
+     * Or build that image from monitor/Dockerfile during `pulumi up` (dynamic-providers/imageBuild.ts:
+     * the `docker` CLI and a daemon where it runs) and push it to `imageName`; pods then use the
+     * pushed digest.
      */
     monitorImageBuild: z
         .strictObject({
@@ -223,6 +224,13 @@ export const stackSchema = z.strictObject({
                 })
                 .optional(),
             skipPush: booleanFlag("skipPush").optional(),
+            /** `docker build --network`: "host" where the daemon has no bridge network. */
+            network: z
+                .string()
+                .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, {
+                    error: "network must be a Docker network name, e.g. host",
+                })
+                .optional(),
         })
         .optional(),
 });

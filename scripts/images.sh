@@ -14,6 +14,10 @@
 #                               already has with the same image config are skipped
 #   list                        each image: its names, cache key, size, cached or not
 #   run <image> [args...]       run the image once in a throwaway container (docker run --rm)
+#   daemon [image...]           make sure a daemon answers (started as for builds) and has the
+#                               named images loaded (built when not cached); prints
+#                               DOCKER_HOST=<its address> as the last line, for tests that build
+#                               with it (test/e2e/monitor-image-build.test.ts: `daemon node`)
 #   stop                        stop the docker daemon this script started
 #   -h, --help                  this text
 #
@@ -691,6 +695,17 @@ main() {
         ensure_loaded "$image"
         read -r -a names <<<"$(image_names "$image")"
         docker run --rm "${names[0]}" "$@"
+        return
+    fi
+    if [[ ${1:-} == daemon ]]; then
+        # daemon [image...]: what `run` does before it runs, for a caller that runs docker itself.
+        shift
+        for img in "$@"; do image_names "$img" >/dev/null; done
+        mkdir -p "$IMAGES_DIR"
+        load_deb_shas
+        ensure_docker
+        for img in "$@"; do ensure_loaded "$img"; done
+        echo "DOCKER_HOST=$DOCKER_HOST"
         return
     fi
     case "${1:-}" in

@@ -1,11 +1,14 @@
 /**
  * The BootstrapTest component under `pulumi.runtime.setMocks`: which children it declares, under
- * which names and options, with which manifests. The Docker build is only declared here: no
- * engine runs it (CI machines have no Docker), so the mock answers with a made-up repoDigest.
+ * which names and options, with which manifests. The image build is only declared here (its
+ * provider is tested in providers-imageBuild.test.ts, and for real in
+ * test/e2e/monitor-image-build.test.ts), so the mock answers with a made-up repoDigest.
  */
 import * as assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
+import * as path from "node:path";
 import type { BootstrapTestArgs } from "../../components/BootstrapTest";
+import { readBuildContext } from "../../dynamic-providers/imageBuildContext";
 import { NODE_AGENT_IMAGE } from "../../lib/nodeHome";
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -17,6 +20,8 @@ interface Recorded {
 }
 
 const PUSHED = `ghcr.io/org/monitor@sha256:${"e".repeat(64)}`;
+const IMAGE_BUILD = "pulumi-nodejs:dynamic/image:ImageBuild";
+const repoRoot = path.resolve(__dirname, "../..");
 let recorded: Recorded[] = [];
 let options: Map<string, pulumi.CustomResourceOptions>;
 
@@ -56,15 +61,19 @@ const byType = (type: string) => recorded.filter((r) => r.type === type);
 
 describe("BootstrapTest component", () => {
     // Each suite installs its own mocks inside its describe (see support/mocks.ts); this one
-    // also answers the Docker image's repoDigest, which a real push would return.
+    // also answers ImageBuild's repoDigest, which a real push would return (the tag when not
+    // pushed, as the provider does).
     before(async () => {
         await pulumi.runtime.setMocks(
             {
                 newResource: (a) => {
                     recorded.push({ type: a.type, name: a.name, inputs: a.inputs });
                     const state =
-                        a.type === "docker:index/image:Image"
-                            ? { ...a.inputs, repoDigest: PUSHED }
+                        a.type === IMAGE_BUILD
+                            ? {
+                                  ...a.inputs,
+                                  repoDigest: a.inputs.skipPush ? a.inputs.imageName : PUSHED,
+                              }
                             : a.inputs;
                     return { id: `${a.name}-id`, state };
                 },
@@ -181,22 +190,27 @@ describe("BootstrapTest component", () => {
         assert.equal(sa.metadata.name, "comet-master-monitor");
     });
 
-    it("builds and pushes the monitor image with @pulumi/docker, running it by digest", async () => {
+    it("builds and pushes the monitor image with ImageBuild, running it by digest", async () => {
         const component = await declare(
             args({
                 monitorImage: undefined,
                 buildMonitorImage: { imageName: "ghcr.io/org/monitor:v2" },
             }),
         );
-        const [image] = byType("docker:index/image:Image");
+        const [image] = byType(IMAGE_BUILD);
         assert.equal(image.name, "bt-monitor-image");
-        assert.deepEqual(image.inputs.build, {
-            context: ".",
+        const { __provider: _provider, ...inputs } = image.inputs;
+        assert.deepEqual(inputs, {
+            imageName: "ghcr.io/org/monitor:v2",
+            // The program's root, whatever directory the program runs from.
+            context: repoRoot,
             dockerfile: "monitor/Dockerfile",
             platform: "linux/amd64",
+            skipPush: false,
+            // Hashed at declaration: preview compares it and never builds.
+            contextHash: (await readBuildContext(repoRoot, "monitor/Dockerfile")).hash,
+            providerVersion: "1",
         });
-        assert.equal(image.inputs.imageName, "ghcr.io/org/monitor:v2");
-        assert.equal(image.inputs.skipPush, false);
         assert.equal(await unwrap(component.monitorImage), PUSHED);
         const sts = byType("kubernetes:apps/v1:StatefulSet")[0].inputs;
         assert.equal(sts.spec.template.spec.initContainers[0].image, PUSHED);

@@ -199,20 +199,27 @@ describe("Fleet / NodeDeployment / NodeGroup under mocks", () => {
         assert.ok(names("kubernetes:apps/v1:StatefulSet").includes("bt-cometbft"));
     });
 
-    it("monitorImageBuild: the bootstrap test's monitor is built with Docker and used by its pushed digest", async () => {
+    it("monitorImageBuild: the bootstrap test's monitor is built by ImageBuild and used by its pushed digest", async () => {
         // The raw dev stack (not the parsed one: its groups carry resolved keys).
         const dev = rawStackConfig(readStackFile("Pulumi.dev.yaml"));
         const resources = await declare(
             parseStackConfig({
                 ...dev,
                 monitorImage: undefined,
-                monitorImageBuild: { imageName: "registry.example/chainfleet-monitor:dev" },
+                monitorImageBuild: {
+                    imageName: "registry.example/chainfleet-monitor:dev",
+                    network: "host",
+                },
             }),
         );
-        const [image] = resources.filter((r) => r.type === "docker:index/image:Image");
-        assert.ok(image, "no docker Image declared");
+        const [image] = resources.filter(
+            (r) => r.type === "pulumi-nodejs:dynamic/image:ImageBuild",
+        );
+        assert.ok(image, "no ImageBuild declared");
         assert.equal(image.inputs.imageName, "registry.example/chainfleet-monitor:dev");
-        assert.equal(image.inputs.build.dockerfile, "monitor/Dockerfile");
+        assert.equal(image.inputs.dockerfile, "monitor/Dockerfile");
+        assert.equal(image.inputs.network, "host");
+        assert.match(image.inputs.contextHash, /^[0-9a-f]{64}$/);
         assert.notEqual(image.inputs.skipPush, true);
         const sts = resources.find(
             (r) =>

@@ -544,6 +544,20 @@ const cases: Case[] = [
         message: /linux\/amd64/,
     },
     {
+        rule: "monitor image build: network is a Docker network name",
+        path: "monitorImageBuild",
+        value: { imageName: "ghcr.io/org/monitor:v1", network: "host; rm" },
+        at: "monitorImageBuild.network",
+        message: /Docker network name/,
+    },
+    {
+        rule: "monitor image build: no registry credentials (the engine's docker login is used)",
+        path: "monitorImageBuild",
+        value: { imageName: "ghcr.io/org/monitor:v1", registry: { username: "u", password: "p" } },
+        at: "monitorImageBuild.registry",
+        message: /unknown key/,
+    },
+    {
         rule: "production refuses an unpushed monitor build (a tag)",
         path: "monitorImageBuild",
         value: { imageName: "ghcr.io/org/monitor:v1", skipPush: true },

@@ -15,10 +15,12 @@ import {
     HEIGHT_GATE_DEFAULTS,
     bootstrapProvider,
     heightGateProvider,
+    imageBuildProvider,
     rolloutProvider,
     trafficSwitchProvider,
 } from "../../dynamic-providers";
 import { loadChains } from "../../dynamic-providers/chainsLoader";
+import { readBuildContext } from "../../dynamic-providers/imageBuildContext";
 import { Deadline, InputChecker, Progress } from "../../dynamic-providers/common";
 import { isTransient } from "../../kube/kube";
 import { Waker, WatchedList } from "../../kube/watch";
@@ -26,7 +28,7 @@ import { Waker, WatchedList } from "../../kube/watch";
 const repoRoot = path.resolve(__dirname, "../..");
 
 /** Loads serialized text like the engine's dynamic-provider server and runs `script` on it. */
-function runSerialized(text: string, script: string): string {
+function runSerialized(text: string, script: string, env: NodeJS.ProcessEnv = {}): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chainfleet-ser-"));
     const file = path.join(dir, "provider.js");
     fs.writeFileSync(file, text);
@@ -39,7 +41,11 @@ function runSerialized(text: string, script: string): string {
         (async () => { ${script} })().then((out) => process.stdout.write(JSON.stringify(out)),
             (err) => { process.stderr.write(String(err && err.stack || err)); process.exit(1); });`;
     try {
-        return execFileSync(process.execPath, ["-e", driver], { cwd: repoRoot, encoding: "utf8" });
+        return execFileSync(process.execPath, ["-e", driver], {
+            cwd: repoRoot,
+            encoding: "utf8",
+            env: { ...process.env, ...env },
+        });
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -98,6 +104,16 @@ describe("#providers serialization", function () {
             rolloutProvider,
             { namespace: "ns", statefulSetName: "s", revision: "abcdef12" },
         ],
+        [
+            "ImageBuild",
+            imageBuildProvider,
+            {
+                imageName: "127.0.0.1:5000/m:e2e",
+                context: repoRoot,
+                dockerfile: "monitor/Dockerfile",
+                contextHash: "0".repeat(64),
+            },
+        ],
     ];
     for (const [name, provider, inputs] of cases) {
         it(`${name} serializes and its check() runs in a plain Node process`, async () => {
@@ -135,6 +151,58 @@ describe("#providers serialization", function () {
         assert.deepEqual(out.diff, { changes: true, changed: ["providerVersion"] });
         assert.equal(out.settled.outs.referenceHeight, -1);
         assert.match(out.settled.id, /^ns\/running\//);
+    });
+
+    it("ImageBuild builds and pushes in the provider process, through a stub docker on PATH", async () => {
+        // The whole create: the context read and tarred there, execFile, the deadline, the
+        // digest read back. The stub answers like the Docker CLI and logs what it was asked.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "chainfleet-ser-docker-"));
+        const digest = `sha256:${"d".repeat(64)}`;
+        fs.writeFileSync(
+            path.join(dir, "docker"),
+            [
+                "#!/bin/sh",
+                `echo "$*" >>"${dir}/calls"`,
+                "case $1 in",
+                "version) echo 28.2.2 ;;",
+                `build) wc -c >"${dir}/stdin"; while [ $# -gt 0 ]; do`,
+                `  if [ "$1" = --iidfile ]; then printf sha256:1 >"$2"; fi; shift; done ;;`,
+                `push) echo "e2e: digest: ${digest} size: 1" ;;`,
+                `image) echo '["127.0.0.1:5000/m@${digest}"]' ;;`,
+                "esac",
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        try {
+            const inputs = {
+                imageName: "127.0.0.1:5000/m:e2e",
+                context: repoRoot,
+                dockerfile: "monitor/Dockerfile",
+                contextHash: (await readBuildContext(repoRoot, "monitor/Dockerfile")).hash,
+            };
+            const text = runSerialized(
+                await serialize(imageBuildProvider),
+                `const checked = await handler.check({}, ${JSON.stringify(inputs)});
+                 const created = await handler.create(checked.inputs);
+                 const diff = await handler.diff(created.id, created.outs, checked.inputs);
+                 return { failures: checked.failures, created, diff };`,
+                { PATH: `${dir}:${process.env.PATH}` },
+            );
+            const out = JSON.parse(text.slice(text.lastIndexOf("\n{") + 1));
+            assert.deepEqual(out.failures, []);
+            assert.equal(out.created.outs.repoDigest, `127.0.0.1:5000/m@${digest}`);
+            assert.equal(out.created.outs.imageId, "sha256:1");
+            assert.deepEqual(out.diff, { changes: false, changed: [] });
+            const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+            assert.deepEqual(
+                calls.map((c) => c.split(" ")[0]),
+                ["version", "build", "push", "image"],
+            );
+            const sent = Number(fs.readFileSync(path.join(dir, "stdin"), "utf8").trim());
+            assert.equal(sent, (await readBuildContext(repoRoot, "monitor/Dockerfile")).tar.length);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 
     it("captured classes keep their state and captured tables still work", async () => {
