@@ -53,6 +53,11 @@ export const BootstrapTestConfigSchema = z.strictObject({
      */
     maxNodeRestarts: positiveInt("maxNodeRestarts").default(DEFAULTS.maxNodeRestarts),
     /**
+     * How old the node's newest block may be for a test to complete: a bootstrap ends at the
+     * live tip. Raise it for chains with slow or skipped empty blocks. Defaults to 120.
+     */
+    maxBlockAgeSeconds: positiveInt("maxBlockAgeSeconds").default(DEFAULTS.maxBlockAgeSeconds),
+    /**
      * A `kubernetes.io/dockerconfigjson` Secret in the namespace: the pod pulls with it and the
      * monitor resolves tags with it. Needed for private registries only.
      */

@@ -18,6 +18,11 @@ export const MONITOR_DEFAULTS = {
     keepLast: 10,
     /** Node container restarts after which a test counts as failed. */
     maxNodeRestarts: 5,
+    /**
+     * How old the node's newest block may be for a test to complete (CometBFT-family chains): a
+     * bootstrap ends at the live tip, not at the last block of a halted network.
+     */
+    maxBlockAgeSeconds: 120,
     /** How long a monitor that deleted its own pod waits to be killed before exiting itself. */
     terminationWaitSeconds: 300,
 } as const;

@@ -1,10 +1,14 @@
 /**
  * When a bootstrap test has completed, decided from successive observations of the node. Pure.
  *
- * - CometBFT and Sei: the node says it is not catching up *and* its height moved since the
- *   previous observation. `catching_up: false` alone is not enough: a node with no peers reports
- *   it at its genesis height, and one stuck after state sync reports it at a height that never
- *   moves.
+ * - CometBFT and Sei: the node says it is not catching up, its height moved since the previous
+ *   observation, *and* its newest block is recent (`maxBlockAgeSeconds`). `catching_up: false`
+ *   alone is not enough: a node with no peers reports it at its genesis height, and one stuck
+ *   after state sync reports it at a height that never moves. Nor is a moving height: on a halted
+ *   network, blocksync hands over to consensus one block short of the peers' height
+ *   (cometbft v0.38 blocksync/pool.go IsCaughtUp), and consensus then fetches that last block, so
+ *   the height moves once (measured in the e2e tier: a test "completed" 9 s after its only
+ *   validator was stopped). The block's age tells a live tip from a halted one.
  * - Avalanche: healthy (`/ext/health`) and bootstrapped, as avalanche's own monitor decides.
  */
 import type { ChainKind, NodeStatus } from "../chains/types";
@@ -23,6 +27,12 @@ export interface Verdict {
     reason: string;
 }
 
+/** What the tip-age rule needs: the observation's time and the oldest acceptable newest block. */
+export interface TipAge {
+    now: Date;
+    maxBlockAgeSeconds: number;
+}
+
 /**
  * @param previous the status from the previous successful observation, if any.
  */
@@ -30,6 +40,7 @@ export function assessCompletion(
     chain: ChainKind,
     previous: NodeStatus | undefined,
     current: Observation,
+    tip?: TipAge,
 ): Verdict {
     if (current.error !== undefined || current.status === undefined) {
         return { complete: false, reason: `node not answering: ${current.error ?? "no status"}` };
@@ -57,6 +68,16 @@ export function assessCompletion(
             complete: false,
             reason: `not catching up but the height is not advancing (${previous.height} → ${height})`,
         };
+    }
+    const blockTime = current.status.latestBlockTime;
+    if (tip !== undefined && blockTime !== undefined) {
+        const ageSeconds = (tip.now.getTime() - Date.parse(blockTime)) / 1000;
+        if (!(ageSeconds <= tip.maxBlockAgeSeconds)) {
+            return {
+                complete: false,
+                reason: `at height ${height}, but its newest block is from ${blockTime} (${Math.round(ageSeconds)}s ago, more than ${tip.maxBlockAgeSeconds}s): the network is not producing blocks, or the node is behind`,
+            };
+        }
     }
     return {
         complete: true,

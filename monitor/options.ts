@@ -39,6 +39,8 @@ export interface WaitOptions extends CommonOptions {
     keepLast: number;
     /** Node container restarts (in one pod) after which the test counts as failed. */
     maxNodeRestarts: number;
+    /** How old the node's newest block may be for the test to complete. */
+    maxBlockAgeSeconds: number;
     /** Overrides the adapter's status URL on 127.0.0.1. */
     statusUrl?: string;
 }

@@ -260,6 +260,15 @@ export function buildProgram(
         )
         .addOption(
             new Option(
+                "--max-block-age <seconds>",
+                "how old the node's newest block may be for the test to complete",
+            )
+                .env("MONITOR_MAX_BLOCK_AGE")
+                .argParser(count)
+                .default(DEFAULTS.maxBlockAgeSeconds),
+        )
+        .addOption(
+            new Option(
                 "--status-url <url>",
                 "the node's status endpoint (default: the chain's, on 127.0.0.1)",
             )
@@ -277,6 +286,7 @@ export function buildProgram(
                     defaultResultsConfigMap(common.statefulSet),
                 keepLast: raw.keepLast as number,
                 maxNodeRestarts: raw.maxNodeRestarts as number,
+                maxBlockAgeSeconds: raw.maxBlockAge as number,
                 ...(raw.statusUrl ? { statusUrl: raw.statusUrl as string } : {}),
             });
         });

@@ -76,7 +76,10 @@ export async function runWait(opts: WaitOptions, deps: MonitorDeps): Promise<num
         }
         const restarts = nodeRestarts(pod, opts.nodeContainer);
         const observation = await observeNode(adapter, statusUrl);
-        const verdict = assessCompletion(opts.chain, previous, observation);
+        const verdict = assessCompletion(opts.chain, previous, observation, {
+            now: now(),
+            maxBlockAgeSeconds: opts.maxBlockAgeSeconds,
+        });
         const usage = await diskUsage(opts.dataDir);
         const failure = verdict.complete
             ? undefined

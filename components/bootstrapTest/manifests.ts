@@ -204,6 +204,7 @@ function monitorArgs(
         `--results-configmap=${names.resultsConfigMap}`,
         `--keep-last=${test.keepResults}`,
         `--max-node-restarts=${test.maxNodeRestarts}`,
+        `--max-block-age=${test.maxBlockAgeSeconds}`,
     ];
 }
 
@@ -386,7 +387,9 @@ export function buildBootstrapTestManifests<Image = string>(
         monitorOwnedPaths: [
             NODE_IMAGE_PATH,
             ...initContainers.flatMap((c, i) =>
-                c.name === PREPARE_CONTAINER ? [`spec.template.spec.initContainers[${i}].image`] : [],
+                c.name === PREPARE_CONTAINER
+                    ? [`spec.template.spec.initContainers[${i}].image`]
+                    : [],
             ),
         ],
     };

@@ -261,6 +261,11 @@ describe("bootstrap test manifests", () => {
         assert.equal(opts.resultsConfigMap, "comet-master-results");
         assert.equal(opts.keepLast, 5);
         assert.equal(opts.maxNodeRestarts, 5, "the config default reaches the sidecar");
+        assert.equal(opts.maxBlockAgeSeconds, 120, "so does the tip's age");
+        const slow = await parseArgs(
+            podSpec(build({ maxBlockAgeSeconds: 900 })).containers[1].args,
+        );
+        assert.equal((slow as WaitOptions).maxBlockAgeSeconds, 900);
         const seven = await parseArgs(podSpec(build({ maxNodeRestarts: 7 })).containers[1].args);
         assert.equal((seven as WaitOptions).maxNodeRestarts, 7);
         assert.equal(opts.statusUrl, undefined, "in the pod the adapter's own URL is right");

@@ -104,4 +104,37 @@ describe("monitor completion detection", () => {
             assert.match(verdict.reason, reason);
         });
     }
+
+    // The live tip: a halted network's last block moves the height once, and is old.
+    const NOW = new Date("2026-03-01T12:00:00Z");
+    const at = (height: number, latestBlockTime: string): NodeStatus => ({
+        height,
+        catchingUp: false,
+        latestBlockTime,
+    });
+    const tipRows: [string, string, number, boolean, RegExp][] = [
+        ["newest block 5 s old", "2026-03-01T11:59:55Z", 120, true, /advancing \(50 → 51\)/],
+        ["newest block exactly at the limit", "2026-03-01T11:58:00Z", 120, true, /advancing/],
+        [
+            "a halted network's last block",
+            "2026-03-01T11:40:00Z",
+            120,
+            false,
+            /newest block is from 2026-03-01T11:40:00Z \(1200s ago, more than 120s\)/,
+        ],
+        ["a slow chain with a raised limit", "2026-03-01T11:40:00Z", 1800, true, /advancing/],
+        ["an unreadable block time", "yesterday", 120, false, /NaNs ago/],
+    ];
+    for (const [what, blockTime, maxBlockAgeSeconds, complete, reason] of tipRows) {
+        it(`cometbft: ${what} → ${complete ? "complete" : "waiting"}`, () => {
+            const verdict = assessCompletion(
+                "cometbft",
+                at(50, blockTime),
+                { status: at(51, blockTime) },
+                { now: NOW, maxBlockAgeSeconds },
+            );
+            assert.equal(verdict.complete, complete);
+            assert.match(verdict.reason, reason);
+        });
+    }
 });

@@ -30,7 +30,13 @@ const DETAILS: TestDetails = {
     versions: {},
 };
 
-/** CometBFT `/status`, answering the heights in turn (the last one repeats). */
+/** The monitor's clock in these tests: it moves only when the monitor sleeps. */
+let clock = 0;
+
+/**
+ * CometBFT `/status`, answering the heights in turn (the last one repeats), each with a newest
+ * block 10 s older than the monitor's clock: a live tip.
+ */
 async function statusServer(heights: number[]): Promise<{ url: string; close(): void }> {
     let i = 0;
     const server = http.createServer((_req, res) => {
@@ -44,7 +50,7 @@ async function statusServer(heights: number[]): Promise<{ url: string; close(): 
                     node_info: { network: "dev", version: "0.38.19" },
                     sync_info: {
                         latest_block_height: String(height),
-                        latest_block_time: "2026-03-01T00:00:00Z",
+                        latest_block_time: new Date(clock - 10_000).toISOString(),
                         catching_up: false,
                     },
                 },
@@ -133,7 +139,7 @@ describe("monitor wait-for-completion", () => {
             pinned: [],
             pinnedContainers: [],
         };
-        let clock = Date.parse("2026-03-01T01:00:00.000Z");
+        clock = Date.parse("2026-03-01T01:00:00.000Z");
         const deps: MonitorDeps = {
             kube: fakeKube(opts.restarts, rec),
             registry: {
@@ -153,6 +159,7 @@ describe("monitor wait-for-completion", () => {
             statefulSet: "bt",
             nodeContainer: "node",
             nodeInitContainers: ["prepare"],
+            maxBlockAgeSeconds: 120,
             chain: "cometbft",
             dataDir: dir,
             syncMode: "full-sync",
