@@ -231,9 +231,11 @@ export const avalancheAdapter: ChainAdapter = {
         throw haltUnsupported(height);
     },
     appHeightOnDisk: false,
-    // /ext/health, not /ext/health/readiness: readiness reports only that the node finished
-    // initialising, and stays green afterwards. The full health adds each chain's consensus and
-    // networking checks, which fail when the node loses its peers or its consensus stalls.
+    // /ext/health, not /ext/health/readiness: readiness holds the `bootstrapped` check only, red
+    // until every chain has bootstrapped and green for good afterwards (avalanchego v1.14.2
+    // chains/manager.go, run here: see the issue 14 note). The full health adds each chain's
+    // consensus and networking checks, which fail when the node loses its peers or its consensus
+    // stalls. Health checks run every 30 s, so a node answers 503 "not yet run" for up to 30 s.
     readinessProbe: httpGetReadinessProbe("/ext/health", "http"),
     livenessProbe: httpGetProbe("/ext/health/liveness", "http", "liveness"),
     startupProbe: httpGetProbe("/ext/health/liveness", "http", "startup"),

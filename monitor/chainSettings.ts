@@ -85,7 +85,8 @@ const ZERO_VALIDATOR_STATE = `${JSON.stringify({ height: "0", round: 0, step: 0 
  *   (avalanchego `tests/fixture/bootstrapmonitor/init.go`, `os.RemoveAll(NodeDataDir(dataDir))`).
  *   Here the volume root is `--data-dir`, so that is everything on it: `db/`, `chainData/` (per
  *   chain databases, Firewood's among them), `staking/` (so each test gets a new NodeID, as
- *   upstream), `logs/`, `process.json`.
+ *   upstream), `logs/`, `plugins/`, and `process.json` (gone after a clean shutdown); seen in
+ *   the data directory of avalanchego v1.14.2 run here.
  */
 export function freshStart(chain: ChainKind): FreshStart {
     switch (chain) {

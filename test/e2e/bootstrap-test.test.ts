@@ -32,6 +32,7 @@ import { installFailureReport, step } from "./harness/report";
 const adapter = adapterFor("cometbft");
 const RPC_PORT = adapter.ports.find((p) => p.role === "rpc")!.containerPort;
 const VERSION_LABEL = "org.opencontainers.image.version";
+const MAX_BLOCK_AGE_SECONDS = 10;
 
 /**
  * `scripts/cluster.sh push`: an imported image into the cluster's registry under `repoTag`, with
@@ -151,7 +152,13 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
             network,
             namespace,
             bootstrapTests: [
-                { ...devTest, image: follow, intervals: { checkSeconds: 3, pollTagSeconds: 5 } },
+                {
+                    ...devTest,
+                    image: follow,
+                    intervals: { checkSeconds: 3, pollTagSeconds: 5 },
+                    // The dev chain makes a block a second; a halted one's tip is stale after 10 s.
+                    maxBlockAgeSeconds: MAX_BLOCK_AGE_SECONDS,
+                },
             ],
         });
         await stack.init();
@@ -233,6 +240,15 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
         originalReplicas = Object.fromEntries(
             sets.map((sts) => [sts.metadata!.name!, replicasOf(sts)]),
         );
+        await waitUntil(
+            "the validator's pod gone",
+            async () => (await podUid(namespace, "validator-0")) === undefined,
+            {
+                timeoutMs: 120_000,
+            },
+        );
+        // Past the tip's age limit, so the second test sees a halted network from its start.
+        await new Promise((r) => setTimeout(r, (MAX_BLOCK_AGE_SECONDS + 5) * 1000));
         const before = await podUid(namespace, pod);
         d2 = digestOf(push(COMETBFT_V2, repoTag));
         assert.notEqual(d2, d1);
@@ -272,6 +288,12 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
                 return settled;
             },
             { timeoutMs: 240_000 },
+        );
+        const waiting = (await monitorLog("monitor")).at(-1);
+        assert.match(
+            String(waiting?.reason),
+            /not advancing|newest block is from/,
+            JSON.stringify(waiting),
         );
         assert.ok(
             !(await results()).some((r) => r.digest === d2),
