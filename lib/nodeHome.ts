@@ -73,7 +73,10 @@ type Obj = Record<string, unknown>;
  * What the prepare step reads of a group's config: a group's whole config fits, and so does a
  * bootstrap test's (the stack's chain id and genesis only).
  */
-export type NodeHomeSpec = Pick<GroupSpec, "chainId" | "genesis" | "peers" | "config" | "stateSync">;
+export type NodeHomeSpec = Pick<
+    GroupSpec,
+    "chainId" | "genesis" | "peers" | "config" | "stateSync"
+>;
 
 /**
  * The overrides file's content: `config` with `peers` merged into configToml's `[p2p]` under the
