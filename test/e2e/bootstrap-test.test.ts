@@ -25,26 +25,13 @@ import { podUid, waitForNewPod } from "../api/harness/monitor";
 import { requireRealNode } from "../api/harness/realNode";
 import { deleteNamespace, kube, requireCluster, statefulSets, waitUntil } from "./harness/cluster";
 import { COMETBFT_V1, COMETBFT_V2, assertNoChanges, uniqueSuffix } from "./harness/fleet";
-import { devConfig } from "./harness/dev";
+import { VERSION_LABEL, clusterPush, devConfig } from "./harness/dev";
 import { E2eStack, REPO_ROOT, diagnosticsOf } from "./harness/pulumi";
 import { installFailureReport, step } from "./harness/report";
 
 const adapter = adapterFor("cometbft");
 const RPC_PORT = adapter.ports.find((p) => p.role === "rpc")!.containerPort;
-const VERSION_LABEL = "org.opencontainers.image.version";
 const MAX_BLOCK_AGE_SECONDS = 10;
-
-/**
- * `scripts/cluster.sh push`: an imported image into the cluster's registry under `repoTag`, with
- * its version label (the monitor records it); returns the pushed reference by digest.
- */
-function push(image: string, repoTag: string): string {
-    const version = image.slice(image.lastIndexOf(":") + 1);
-    const script = path.join(REPO_ROOT, "scripts/cluster.sh");
-    return execFileSync("bash", [script, "push", image, repoTag, `${VERSION_LABEL}=${version}`], {
-        encoding: "utf8",
-    }).trim();
-}
 
 const digestOf = (ref: string) => ref.slice(ref.indexOf("@") + 1);
 
@@ -143,7 +130,7 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
         await requireRealNode(this);
         kc = new KubeConfig();
         kc.loadFromDefault();
-        d1 = digestOf(push(COMETBFT_V1, repoTag));
+        d1 = digestOf(clusterPush(COMETBFT_V1, repoTag));
         stack = new E2eStack({ label: "bootstrap-test" });
         // The committed dev config; only the network, the namespace, the followed repository and
         // the intervals (the dev stack polls the tag every 60 s) differ.
@@ -250,7 +237,7 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
         // Past the tip's age limit, so the second test sees a halted network from its start.
         await new Promise((r) => setTimeout(r, (MAX_BLOCK_AGE_SECONDS + 5) * 1000));
         const before = await podUid(namespace, pod);
-        d2 = digestOf(push(COMETBFT_V2, repoTag));
+        d2 = digestOf(clusterPush(COMETBFT_V2, repoTag));
         assert.notEqual(d2, d1);
         await waitUntil(
             `${testName} rolled forward to ${d2}`,

@@ -29,7 +29,7 @@ import {
     planMessages,
     uniqueSuffix,
 } from "./harness/fleet";
-import { DevConfig, devConfig } from "./harness/dev";
+import { DevConfig, devConfig, pushDevFollowedTag } from "./harness/dev";
 import { E2eStack, stepsOf, summaryOf } from "./harness/pulumi";
 import { installFailureReport, step } from "./harness/report";
 
@@ -49,6 +49,8 @@ describe("e2e: dev stack lifecycle", function () {
 
     before(async function () {
         await requireCluster();
+        // As `npm run dev` does: the bootstrap test's followed tag must exist for its pod to run.
+        pushDevFollowedTag(config);
         stack = new E2eStack({ label: "dev" });
         stack.writeConfig(config);
         await stack.init();

@@ -1,9 +1,35 @@
 /** The committed dev stack's config, as the e2e tests start from it. */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PROJECT, REPO_ROOT } from "./pulumi";
+
+/** The label the bootstrap monitor records an image's version from. */
+export const VERSION_LABEL = "org.opencontainers.image.version";
+
+/**
+ * `scripts/cluster.sh push`: an imported image into the cluster's registry under `repoTag`, with
+ * its tag as the version label; returns the pushed reference by digest.
+ */
+export function clusterPush(image: string, repoTag: string): string {
+    const version = image.slice(image.lastIndexOf(":") + 1);
+    const script = path.join(REPO_ROOT, "scripts/cluster.sh");
+    return execFileSync("bash", [script, "push", image, repoTag, `${VERSION_LABEL}=${version}`], {
+        encoding: "utf8",
+    }).trim();
+}
+
+/**
+ * What `npm run dev` pushes before its `pulumi up` (scripts/dev.sh): the tag the dev stack's
+ * bootstrap test follows, from the image its validator runs.
+ */
+export function pushDevFollowedTag(dev: DevConfig): string {
+    const [test] = dev.bootstrapTests as { image: string }[];
+    const repoTag = test.image.slice(test.image.indexOf("/") + 1);
+    return clusterPush(dev.groups.validator.image, repoTag);
+}
 
 export interface DevGroup {
     replicas: number;
