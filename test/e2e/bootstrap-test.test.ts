@@ -90,6 +90,13 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
             .filter((l) => l.startsWith("{"))
             .map((l) => JSON.parse(l) as Record<string, unknown>);
     };
+    /** The new pod's init container's line `msg` (waitUntil retries while its log is not there). */
+    const waitForInitLine = (msg: string) =>
+        waitUntil(
+            `"${msg}" in ${pod}'s init log`,
+            async () => (await monitorLog("init")).find((l) => l.msg === msg),
+            { timeoutMs: 120_000 },
+        );
     /** The test's node through the API server's pod proxy, as an operator would read it. */
     const nodeStatus = async () => {
         const url = (p: string) =>
@@ -245,17 +252,7 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
             { timeoutMs: 120_000 },
         );
         await waitForNewPod(namespace, pod, before);
-        const start = await waitUntil(
-            `the second test's start`,
-            async () => {
-                try {
-                    return (await monitorLog("init")).find((l) => l.msg === MESSAGE.starting);
-                } catch {
-                    return undefined;
-                }
-            },
-            { timeoutMs: 120_000 },
-        );
+        const start = await waitForInitLine(MESSAGE.starting);
         assert.match(String(start.reason), /digest changed/, JSON.stringify(start));
         assert.deepEqual(start.versions, { [VERSION_LABEL]: "v0.38.20" });
         assert.equal(start.digest, d2);
@@ -295,17 +292,7 @@ describe("e2e: the dev stack's bootstrap test in its pod, against the dev networ
         const before = await podUid(namespace, pod);
         await kube().core.deleteNamespacedPod({ namespace, name: pod });
         await waitForNewPod(namespace, pod, before);
-        const resumed = await waitUntil(
-            `the test resumed`,
-            async () => {
-                try {
-                    return (await monitorLog("init")).find((l) => l.msg === MESSAGE.resuming);
-                } catch {
-                    return undefined;
-                }
-            },
-            { timeoutMs: 120_000 },
-        );
+        const resumed = await waitForInitLine(MESSAGE.resuming);
         assert.equal(resumed.digest, d2);
         assert.equal(resumed.startTime, secondStart, "the same test, not a new one");
         const status = await waitUntil(
