@@ -7,8 +7,9 @@
 # What it sets:
 #   CHAINFLEET_ROOT        this checkout
 #   CHAINFLEET_CACHE       ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}: tools, cluster state
-#   CHAINFLEET_TOOLS       $CHAINFLEET_CACHE/tools: one <piece>-<version>/bin per tool
-#   CHAINFLEET_PROVISIONER_KEY, CHAINFLEET_TESTCHAIN_KEY  cache keys of our own Go code's builds
+#   CHAINFLEET_TOOLS       $CHAINFLEET_CACHE/tools: one <piece>-<key>/bin per tool
+#   CHAINFLEET_<PIECE>_KEY the cache keys: <version>-<hash of the wrapper module>, or for our
+#                          own Go code (PROVISIONER, TESTCHAIN) a hash of its sources
 #   PATH                   + those bin dirs (first, so they win over anything installed)
 #   PULUMI_HOME            $CHAINFLEET_CACHE/pulumi-home: plugins (kubernetes), credentials
 #   PULUMI_SKIP_UPDATE_CHECK, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true: never go online
@@ -35,6 +36,26 @@ export CHAINFLEET_ROOT
 export CHAINFLEET_CACHE="${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}"
 export CHAINFLEET_TOOLS="$CHAINFLEET_CACHE/tools"
 
+# Each release piece's cache key: its version in tools/versions.sh and a hash of the go.mod and
+# go.sum of the wrapper module it is built in, so that a dependency change at the same version
+# (tools/shared-deps.sh align) is a new build rather than a stale one reused.
+_cf_key() { # <version> <wrapper directory under tools/>
+    printf '%s-%s' "$1" "$(cat "$CHAINFLEET_ROOT/tools/$2/go.mod" "$CHAINFLEET_ROOT/tools/$2/go.sum" |
+        sha256sum | cut -c1-8)"
+}
+CHAINFLEET_ETCD_KEY=$(_cf_key "$ETCD_VERSION" etcd)
+CHAINFLEET_KUBERNETES_KEY=$(_cf_key "$KUBERNETES_VERSION" kubernetes) # pieces kubernetes, kubelet
+CHAINFLEET_KWOK_KEY=$(_cf_key "$KWOK_VERSION" kubernetes)             # built in that wrapper
+CHAINFLEET_PULUMI_KEY=$(_cf_key "$PULUMI_VERSION" pulumi)
+CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY=$(_cf_key "$PULUMI_LANGUAGE_NODEJS_VERSION" pulumi-language-nodejs)
+CHAINFLEET_PULUMI_KUBERNETES_KEY=$(_cf_key "$PULUMI_KUBERNETES_VERSION" pulumi-kubernetes)
+CHAINFLEET_COMETBFT_KEY=$(_cf_key "$COMETBFT_VERSION" cometbft)
+CHAINFLEET_COREDNS_KEY=$(_cf_key "$COREDNS_VERSION" coredns)
+export CHAINFLEET_ETCD_KEY CHAINFLEET_KUBERNETES_KEY CHAINFLEET_KWOK_KEY CHAINFLEET_PULUMI_KEY \
+    CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY CHAINFLEET_PULUMI_KUBERNETES_KEY CHAINFLEET_COMETBFT_KEY \
+    CHAINFLEET_COREDNS_KEY
+unset -f _cf_key
+
 # The provisioner is this project's own code (tools/kubernetes/provisioner), so its cache key
 # is a hash of its sources and of the wrapper's go.sum rather than a release version.
 CHAINFLEET_PROVISIONER_KEY=$(cat "$CHAINFLEET_ROOT"/tools/kubernetes/provisioner/*.go \
@@ -46,20 +67,20 @@ CHAINFLEET_TESTCHAIN_KEY=$(cd "$CHAINFLEET_ROOT/tools/testchain" &&
     sha256sum v047/go.mod v047/go.sum v047/*.go v050/go.mod v050/go.sum v050/*.go | sha256sum | cut -c1-12)
 export CHAINFLEET_TESTCHAIN_KEY
 
-export CHAINFLEET_PULUMI_BIN="$CHAINFLEET_TOOLS/pulumi-$PULUMI_VERSION/bin"
+export CHAINFLEET_PULUMI_BIN="$CHAINFLEET_TOOLS/pulumi-$CHAINFLEET_PULUMI_KEY/bin"
 # Not the Kubernetes provider's bin dir: tools.sh installs that plugin into $PULUMI_HOME, and
 # the CLI warns about every plugin it finds on PATH instead.
 for _cf_dir in \
     "$CHAINFLEET_TOOLS/testchain-$CHAINFLEET_TESTCHAIN_KEY/bin" \
-    "$CHAINFLEET_TOOLS/coredns-$COREDNS_VERSION/bin" \
-    "$CHAINFLEET_TOOLS/cometbft-$COMETBFT_VERSION/bin" \
-    "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin" \
+    "$CHAINFLEET_TOOLS/coredns-$CHAINFLEET_COREDNS_KEY/bin" \
+    "$CHAINFLEET_TOOLS/cometbft-$CHAINFLEET_COMETBFT_KEY/bin" \
+    "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY/bin" \
     "$CHAINFLEET_PULUMI_BIN" \
-    "$CHAINFLEET_TOOLS/kwok-$KWOK_VERSION/bin" \
-    "$CHAINFLEET_TOOLS/kubelet-$KUBERNETES_VERSION/bin" \
+    "$CHAINFLEET_TOOLS/kwok-$CHAINFLEET_KWOK_KEY/bin" \
+    "$CHAINFLEET_TOOLS/kubelet-$CHAINFLEET_KUBERNETES_KEY/bin" \
     "$CHAINFLEET_TOOLS/provisioner-$CHAINFLEET_PROVISIONER_KEY/bin" \
-    "$CHAINFLEET_TOOLS/kubernetes-$KUBERNETES_VERSION/bin" \
-    "$CHAINFLEET_TOOLS/etcd-$ETCD_VERSION/bin"; do
+    "$CHAINFLEET_TOOLS/kubernetes-$CHAINFLEET_KUBERNETES_KEY/bin" \
+    "$CHAINFLEET_TOOLS/etcd-$CHAINFLEET_ETCD_KEY/bin"; do
     # Prepend once, so sourcing this file again does not grow PATH.
     case ":$PATH:" in
     *":$_cf_dir:"*) ;;

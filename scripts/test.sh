@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README's test command runs it: unit tier (mocks), then the
-# in-pod agent's Go tests, the toolchain (built once, cached), a local cluster, the api tier
-# and the e2e tier (real `pulumi up`). Ends with one "N passed, N failed" line summing every tier. TIERS="unit" (etc.)
-# runs a subset.
+# in-pod agent's Go tests, the toolchain (built once, cached, in the background from the start),
+# a local cluster, the api tier and the e2e tier (real `pulumi up`; the real hard fork last).
+# Ends with one "N passed, N failed" line summing every tier. TIERS="unit" (etc.) runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 tiers=${TIERS:-unit go api e2e}
+# The only e2e file that needs the test chain (tools/testchain): it runs after the others.
+REALFORK_TEST=test/e2e/realfork.test.ts
 passed=0
 failed=0
 status=0
@@ -61,17 +63,51 @@ run_go_tier() {
     fi
 }
 
-# The e2e tier's hard-fork chain (tools/testchain) is the longest cold build, and only e2e needs
-# it: it builds in the background, at the lowest priority, while the tiers before e2e run (they
-# mostly wait on nodes and pods), and e2e waits for it.
+# Cold, building the toolchain is most of a run: CPU-bound Go builds on 2 cores, while the
+# tiers mostly wait on nodes and pods. So the builds start at once, in two background streams
+# at low priority, and overlap the tiers instead of preceding them:
+#  - the toolchain (nice 10): CometBFT for the go tier, then the cluster's pieces for the api
+#    tier, then Pulumi's, which only e2e needs;
+#  - the test chain (nice 19), the longest build, which only e2e's real hard fork needs; that
+#    file runs last, so the chain has the whole run to build.
+# Each step below still calls tools.sh for what it needs: it waits while a piece is being built
+# (one build per piece at a time) and finds it done, or builds it (with its error) if the
+# background build failed. .ci/run starts the same streams earlier, before its static checks.
+# Each stream is its own process group (setsid), so that one kill stops its go builds too.
+start_background_builds() {
+    local logs=$1 toolchain=(cometbft etcd kubernetes provisioner kubelet kwok coredns)
+    case " $tiers " in *" e2e "*) toolchain+=(pulumi pulumi-language-nodejs pulumi-kubernetes) ;; esac
+    setsid nice -n 10 bash scripts/tools.sh "${toolchain[@]}" >"$logs/toolchain-build.log" 2>&1 &
+    build_groups+=($!)
+    case " $tiers " in
+        *" e2e "*)
+            setsid nice -n 19 bash scripts/tools.sh testchain >"$logs/testchain-build.log" 2>&1 &
+            testchain_pid=$!
+            build_groups+=($!)
+            ;;
+    esac
+}
+# shellcheck disable=SC2317  # called from the EXIT traps
+stop_background_builds() {
+    local group
+    for group in "${build_groups[@]}"; do kill -- "-$group" 2>/dev/null || true; done
+}
+build_groups=()
 testchain_pid=
 testchain_log="${log_dir}/testchain-build.log"
-case " $tiers " in
-    *" e2e "*)
-        nice -n 19 bash scripts/tools.sh testchain >"$testchain_log" 2>&1 &
-        testchain_pid=$!
-        ;;
-esac
+
+# `test.sh --start-builds <dir>` (.ci/run): start the streams, logging into <dir>, print their
+# process groups and return.
+if [ "${1:-}" = --start-builds ]; then
+    $needs_cluster || exit 0
+    start_background_builds "$2"
+    echo "${build_groups[*]}"
+    exit 0
+fi
+if $needs_cluster; then
+    start_background_builds "$log_dir"
+    trap stop_background_builds EXIT
+fi
 
 for tier in $tiers; do
     case $tier in
@@ -83,10 +119,7 @@ done
 if $needs_cluster; then
     # The api tier needs only the cluster and CometBFT; the Pulumi CLI and the Kubernetes
     # provider (the longest builds) only for e2e.
-    case " $tiers " in
-        *" e2e "*) bash scripts/tools.sh ;;
-        *) bash scripts/tools.sh etcd kubernetes provisioner kwok kubelet coredns cometbft ;;
-    esac
+    bash scripts/tools.sh etcd kubernetes provisioner kwok kubelet coredns cometbft
     # The cluster's real node runs the real-pod tests; as root (CI) it is there, and a test
     # that finds it missing fails instead of skipping. CHAINFLEET_REAL_NODE=0 opts out.
     if [ "${CHAINFLEET_REAL_NODE:-1}" != 0 ] && [ "$(id -u)" -eq 0 ]; then
@@ -96,25 +129,33 @@ if $needs_cluster; then
     fi
     # shellcheck source=/dev/null
     source scripts/env.sh
-    trap 'bash scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
+    trap 'stop_background_builds; bash scripts/cluster.sh down >/dev/null 2>&1 || true' EXIT
     bash scripts/cluster.sh up
     for tier in $tiers; do
         case $tier in
             api) run_tier api npx mocha --timeout 600000 'test/api/**/*.test.ts' ;;
             e2e)
+                # Pulumi's pieces, built in the background during the api tier.
+                bash scripts/tools.sh
+                # Every e2e file but the real hard fork, while the test chain still builds.
+                run_tier e2e npx mocha --timeout 1800000 --ignore "$REALFORK_TEST" 'test/e2e/**/*.test.ts'
                 echo "=== test chain (background build)"
                 if ! wait "$testchain_pid"; then
                     cat "$testchain_log"
-                    echo "the test chain did not build: the hard-fork e2e tests will fail" >&2
+                    echo "the test chain did not build: the real hard-fork e2e tests will fail" >&2
                 fi
                 tail -n 5 "$testchain_log"
                 bash scripts/images.sh import testchain-047-v1 testchain-050-v2 testchain-050-v1 || true
-                run_tier e2e npx mocha --timeout 1800000 'test/e2e/**/*.test.ts'
+                run_tier "e2e (real hard fork)" npx mocha --timeout 1800000 "$REALFORK_TEST"
                 ;;
         esac
     done
 fi
 
+if $needs_cluster; then
+    echo "=== background builds"
+    grep -hE 'built in|: error|done in' "${log_dir}"/*-build.log || true
+fi
 echo
 echo "tests: ${passed} passed, ${failed} failed"
 exit $status

@@ -13,10 +13,10 @@
 #           scripts/test.sh builds it in the background while the other tiers run
 #   --force rebuilds the named pieces even when cached.
 #
-# Each piece is built once into ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<piece>-<version>/
-# (outside the repository, so fresh clones and other checkouts reuse it). The directory name
-# is the cache key: a version bump in tools/versions.sh builds a new one, a present one is
-# reused. Builds go to a temporary directory that is renamed only when complete, so an
+# Each piece is built once into ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<piece>-<key>/
+# (outside the repository, so fresh clones and other checkouts reuse it). The key (scripts/env.sh)
+# is the version in tools/versions.sh plus a hash of the wrapper's go.mod and go.sum: a version
+# bump, or any dependency change, builds a new one; a present one is reused. Builds go to a temporary directory that is renamed only when complete, so an
 # interrupted build is never mistaken for a cached one. scripts/env.sh puts the bin dirs on PATH.
 
 # The build_<piece> functions are called indirectly, as "build_$piece".
@@ -51,19 +51,18 @@ check_pin() { # <wrapper dir> <module> <version>
         die "tools/$1/go.mod does not require $2 $3 (tools/versions.sh says so); keep them in sync"
 }
 
-# Which version (cache key) each piece has.
+# Each piece's cache key (scripts/env.sh): its pinned version and a hash of its wrapper module.
 piece_version() {
     case "$1" in
-    etcd) echo "$ETCD_VERSION" ;;
-    kubernetes) echo "$KUBERNETES_VERSION" ;;
+    etcd) echo "$CHAINFLEET_ETCD_KEY" ;;
+    kubernetes | kubelet) echo "$CHAINFLEET_KUBERNETES_KEY" ;;
     provisioner) echo "$CHAINFLEET_PROVISIONER_KEY" ;;
-    kubelet) echo "$KUBERNETES_VERSION" ;;
-    kwok) echo "$KWOK_VERSION" ;;
-    pulumi) echo "$PULUMI_VERSION" ;;
-    pulumi-language-nodejs) echo "$PULUMI_LANGUAGE_NODEJS_VERSION" ;;
-    pulumi-kubernetes) echo "$PULUMI_KUBERNETES_VERSION" ;;
-    cometbft) echo "$COMETBFT_VERSION" ;;
-    coredns) echo "$COREDNS_VERSION" ;;
+    kwok) echo "$CHAINFLEET_KWOK_KEY" ;;
+    pulumi) echo "$CHAINFLEET_PULUMI_KEY" ;;
+    pulumi-language-nodejs) echo "$CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY" ;;
+    pulumi-kubernetes) echo "$CHAINFLEET_PULUMI_KUBERNETES_KEY" ;;
+    cometbft) echo "$CHAINFLEET_COMETBFT_KEY" ;;
+    coredns) echo "$CHAINFLEET_COREDNS_KEY" ;;
     testchain) echo "$CHAINFLEET_TESTCHAIN_KEY" ;;
     *) die "unknown piece '$1' (known: ${ALL_PIECES[*]})" ;;
     esac
@@ -117,8 +116,10 @@ build_kubelet() {
 }
 
 build_kwok() {
-    check_pin kwok sigs.k8s.io/kwok "$KWOK_VERSION"
-    (cd "$ROOT/tools/kwok" && "${GO_BUILD[@]}" -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+    # In the kubernetes wrapper: one version of every module both compile, so that kwok reuses
+    # the packages the control plane's build compiled (client-go, apimachinery, ...).
+    check_pin kubernetes sigs.k8s.io/kwok "$KWOK_VERSION"
+    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
         -o "$1/bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
 }
 
@@ -160,7 +161,10 @@ build_pulumi-kubernetes() {
         const mapping = JSON.parse(fs.readFileSync(`${dir}/terraform-mapping.json`, "utf8"));
         fs.writeFileSync(`${out}/terraform-mapping-embed.json`, JSON.stringify(mapping));
     ' "$moddir/cmd/pulumi-resource-kubernetes" "$wrapper" "$version"
-    (cd "$wrapper" && "${GO_BUILD[@]}" -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
+    # The CLI's tags, and (tools/shared-deps.sh) the CLI's versions of every module both
+    # compile: then the packages they share compile once, in whichever build comes first.
+    (cd "$wrapper" && "${GO_BUILD[@]}" -tags osusergo,grpcnotrace \
+        -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
         -o "$1/bin/pulumi-resource-kubernetes" .)
 }
 
@@ -212,7 +216,7 @@ prefetch_modules() {
     local piece wrapper
     for piece in "$@"; do
         case $piece in
-        provisioner | kubelet) wrapper=kubernetes ;;
+        provisioner | kubelet | kwok) wrapper=kubernetes ;;
         testchain) wrapper="testchain/v047 testchain/v050" ;;
         *) wrapper=$piece ;;
         esac
@@ -265,8 +269,8 @@ link_pulumi_plugins() {
     local lock
     exec {lock}>"$CHAINFLEET_TOOLS/.pulumi-home.lock"
     flock "$lock"
-    if [[ -x "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin/pulumi-language-nodejs" ]]; then
-        ln -sfn "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$PULUMI_LANGUAGE_NODEJS_VERSION/bin/pulumi-language-nodejs" \
+    if [[ -x "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY/bin/pulumi-language-nodejs" ]]; then
+        ln -sfn "$CHAINFLEET_TOOLS/pulumi-language-nodejs-$CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY/bin/pulumi-language-nodejs" \
             "$pulumi_bin/pulumi-language-nodejs"
     fi
     if [[ -f "$shim" ]]; then
@@ -275,7 +279,7 @@ link_pulumi_plugins() {
     elif [[ ! -x "$pulumi_bin/pulumi-resource-pulumi-nodejs" ]]; then
         log "warning: $shim not found (run npm ci first); dynamic providers will not load"
     fi
-    local plugin="$CHAINFLEET_TOOLS/pulumi-kubernetes-$PULUMI_KUBERNETES_VERSION/bin/pulumi-resource-kubernetes"
+    local plugin="$CHAINFLEET_TOOLS/pulumi-kubernetes-$CHAINFLEET_PULUMI_KUBERNETES_KEY/bin/pulumi-resource-kubernetes"
     local installed="$PULUMI_HOME/plugins/resource-kubernetes-$PULUMI_KUBERNETES_VERSION/pulumi-resource-kubernetes"
     if [[ -x "$plugin" ]] && ! cmp -s "$plugin" "$installed"; then
         "$pulumi_bin/pulumi" plugin install resource kubernetes "$PULUMI_KUBERNETES_VERSION" --file "$plugin" --reinstall

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Pinned toolchain versions, sourced by scripts/tools.sh (to build) and scripts/env.sh (to
-# find the builds). Each name is also the cache key: the build of <tool> lives in
-# ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<tool>-<version>/bin, so bumping a
-# version here (together with the wrapper module's go.mod/go.sum) makes tools.sh rebuild it.
+# find the builds). Each is part of the cache key: the build of <tool> lives in
+# ${CHAINFLEET_CACHE:-$HOME/.cache/chainfleet}/tools/<tool>-<version>-<hash of the wrapper's
+# go.mod and go.sum>/bin, so bumping a version here (with the wrapper's go.mod/go.sum) rebuilds it.
 # tools.sh refuses to build when a version here and its wrapper's go.mod disagree.
 #
 # Why these versions (the Go module proxy this project can reach serves only some of them):
@@ -10,7 +10,8 @@
 # - kubernetes v1.36.3: newest 1.36 patch on the proxy; kwok v0.8.0 is built on 1.36 libraries.
 #   Also the key of the piece kubelet (kubelet and kube-proxy, same wrapper). Not 1.37 yet:
 #   kubelet 1.37 drops containerd 1.6 (1.36 already reports kubelet_cri_losing_support).
-# - kwok v0.8.0: newest release.
+# - kwok v0.8.0: newest release; built in the kubernetes wrapper (its k8s.io modules at v0.36.3,
+#   not its own v0.36.1), so that it reuses the control plane's compiled packages.
 # - pulumi v3.259.0: pkg/v3 v3.260.0's zip is refused by the proxy; v3.259.0 is the newest
 #   tag it serves whole. @pulumi/pulumi in package.json should match (3.259.0).
 # - pulumi-language-nodejs v3.188.0: the language host has no tags; the proxy serves only
