@@ -313,7 +313,10 @@ function hostCometbftDir(): string | undefined {
         "tools",
     );
     const dirs = fs.existsSync(tools)
-        ? fs.readdirSync(tools).filter((d) => d.startsWith("cometbft-"))
+        ? fs
+              .readdirSync(tools)
+              // not <piece>-<key>.tmp.<pid>: a build still running (scripts/tools.sh)
+              .filter((d) => d.startsWith("cometbft-") && !d.includes(".tmp."))
         : [];
     const bin = dirs
         .map((d) => path.join(tools, d, "bin"))

@@ -26,7 +26,9 @@ export function findTool(name: string): string | undefined {
     if (!fs.existsSync(tools)) {
         return undefined;
     }
-    for (const entry of fs.readdirSync(tools).sort().reverse()) {
+    // <piece>-<key>.tmp.<pid> directories are builds still running (scripts/tools.sh).
+    const built = fs.readdirSync(tools).filter((entry) => !entry.includes(".tmp."));
+    for (const entry of built.sort().reverse()) {
         const candidate = path.join(tools, entry, "bin", name);
         if (fs.existsSync(candidate)) {
             return candidate;
