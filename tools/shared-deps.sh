@@ -25,16 +25,24 @@ KEEP=(github.com/pulumi/pulumi/pkg/v3 github.com/pulumi/pulumi/sdk/v3)
 die() { printf 'shared-deps: error: %s\n' "$*" >&2; exit 1; }
 
 # "path version[=>replacement@version]" of each module whose packages the build compiles.
+# -e: the provider's main embeds files that scripts/tools.sh writes just before it builds, and
+# their absence does not change the imports. A list without the Pulumi SDK is an error.
 compiled_modules() { # <wrapper> <package>
-    (cd "$ROOT/tools/$1" && go list -tags "$TAGS" -deps \
-        -f '{{with .Module}}{{.Path}} {{.Version}}{{with .Replace}}=>{{.Path}}@{{.Version}}{{end}}{{end}}' "$2") |
-        sort -u
+    local list
+    list=$(cd "$ROOT/tools/$1" && go list -e -tags "$TAGS" -deps \
+        -f '{{with .Module}}{{.Path}} {{.Version}}{{with .Replace}}=>{{.Path}}@{{.Version}}{{end}}{{end}}' "$2" |
+        sort -u)
+    grep -q '^github.com/pulumi/pulumi/sdk/v3 ' <<<"$list" ||
+        die "go list -deps $2 in tools/$1 did not list github.com/pulumi/pulumi/sdk/v3"
+    echo "$list"
 }
 
 # "path cli-version provider-version" for each shared module at different versions, KEEP aside.
 differences() {
-    join <(compiled_modules "${CLI[@]}") <(compiled_modules "${PROVIDER[@]}") |
-        awk -v keep=" ${KEEP[*]} " '$2 != $3 && index(keep, " " $1 " ") == 0'
+    local cli provider
+    cli=$(compiled_modules "${CLI[@]}")
+    provider=$(compiled_modules "${PROVIDER[@]}")
+    join <(echo "$cli") <(echo "$provider") | awk -v keep=" ${KEEP[*]} " '$2 != $3 && index(keep, " " $1 " ") == 0'
 }
 
 check() {
