@@ -17,8 +17,9 @@ cd "$(dirname "$0")/.."
 #                           be pulled here) and the bootstrap monitor's image from monitor/Dockerfile
 #   jq                      goes into the CometBFT image, as in the official one (with curl)
 #   shellcheck              lints the shell scripts in .ci/run
+#   procps                  pgrep: the test script stops its background builds with their children
 PACKAGES=(curl ca-certificates wget busybox openssl lz4 docker-registry
-    containerd runc containernetworking-plugins iptables conntrack docker.io jq shellcheck)
+    containerd runc containernetworking-plugins iptables conntrack docker.io jq shellcheck procps)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
