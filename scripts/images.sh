@@ -338,7 +338,7 @@ build_pause() {
     # (kubernetes build/pause/Dockerfile).
     mkdir -p "$1/rootfs"
     (cd "$ROOT/tools/pause" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
-        nice go build -trimpath -ldflags "-s -w" -o "$1/rootfs/pause" .)
+        go build -trimpath -ldflags "-s -w" -o "$1/rootfs/pause" .)
     docker_import_rootfs "$1/rootfs" "$2" "$3" "USER 65535:65535" 'ENTRYPOINT ["/pause"]' \
         "LABEL chainfleet.image-key=$4"
 }
@@ -366,10 +366,10 @@ build_cometbft() {
     mkdir -p "$r/cometbft" "$r/usr/local/bin"
     if [[ $5 == cometbft ]]; then
         # The same wrapper module as scripts/tools.sh, but static: the image has no libc for it.
-        (cd "$ROOT/tools/cometbft" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" nice go build \
+        (cd "$ROOT/tools/cometbft" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build \
             -trimpath -ldflags "-s -w" -o "$r/usr/bin/cometbft" github.com/cometbft/cometbft/cmd/cometbft)
     else
-        (cd "$1" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$r/usr/bin" nice go install -trimpath \
+        (cd "$1" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$r/usr/bin" go install -trimpath \
             -ldflags "-s -w" "github.com/cometbft/cometbft/cmd/cometbft@$version")
     fi
     # The module version from the binary's build info: `cometbft version` prints a constant that
@@ -408,7 +408,7 @@ build_node-agent() {
     names=$(image_names node-agent)
     mkdir -p "$r/usr/local/bin" "$r/tmp"
     chmod 1777 "$r/tmp"
-    nice bash "$ROOT/node-agent/build.sh" "$r/usr/local/bin" "${names##*:}" >&2
+    bash "$ROOT/node-agent/build.sh" "$r/usr/local/bin" "${names##*:}" >&2
     docker_import_rootfs "$r" "$2" "$3" "ENV PATH=/usr/local/bin" "USER 10001:10001" \
         'ENTRYPOINT ["/usr/local/bin/chainfleet-agent"]' 'CMD ["help"]' "LABEL chainfleet.image-key=$4"
 }
