@@ -367,9 +367,9 @@ build_cometbft() {
     if [[ $5 == cometbft ]]; then
         # The same wrapper module as scripts/tools.sh, but static: the image has no libc for it.
         (cd "$ROOT/tools/cometbft" && CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" go build \
-            -trimpath -ldflags "-s -w" -o "$r/usr/bin/cometbft" github.com/cometbft/cometbft/cmd/cometbft)
+            -trimpath -gcflags=all=-dwarf=false -ldflags "-s -w" -o "$r/usr/bin/cometbft" github.com/cometbft/cometbft/cmd/cometbft)
     else
-        (cd "$1" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$r/usr/bin" go install -trimpath \
+        (cd "$1" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$r/usr/bin" go install -trimpath -gcflags=all=-dwarf=false \
             -ldflags "-s -w" "github.com/cometbft/cometbft/cmd/cometbft@$version")
     fi
     # The module version from the binary's build info: `cometbft version` prints a constant that
