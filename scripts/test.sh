@@ -112,13 +112,24 @@ testchain_pid=
 testchain_log="${log_dir}/testchain-build.log"
 
 # `test.sh --start-builds <dir>` (.ci/run): start the streams, logging into <dir>, print their
-# process ids and return (they go on, children of init; .ci/run stops them with kill_tree).
-if [ "${1:-}" = --start-builds ]; then
-    $needs_cluster || exit 0
-    start_background_builds "$2"
-    echo "${build_pids[*]}"
-    exit 0
-fi
+# process ids and return (they go on, children of init). `test.sh --stop-builds <pid>...` stops
+# them with what they started.
+case "${1:-}" in
+    --start-builds)
+        rmdir "$log_dir"
+        $needs_cluster || exit 0
+        start_background_builds "$2"
+        echo "${build_pids[*]}"
+        exit 0
+        ;;
+    --stop-builds)
+        rmdir "$log_dir"
+        shift
+        build_pids=("$@")
+        stop_background_builds
+        exit 0
+        ;;
+esac
 if $needs_cluster; then
     start_background_builds "$log_dir"
     trap stop_background_builds EXIT
