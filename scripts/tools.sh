@@ -126,20 +126,22 @@ build_kwok() {
         -o "$1/bin/kwok" sigs.k8s.io/kwok/cmd/kwok)
 }
 
+# Tags as in Pulumi's own release build (goreleaser), for every Pulumi binary: the CLI and the
+# provider must share them for their common packages to compile once (tools/shared-deps.sh).
+PULUMI_TAGS=osusergo,grpcnotrace
 # Pulumi binaries print (and report to each other) the version set by this ldflag; without
 # it `pulumi version` is empty and the Automation API's minimum-version check fails.
 pulumi_ld() { echo "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$1"; }
 
 build_pulumi() {
     check_pin pulumi github.com/pulumi/pulumi/pkg/v3 "$PULUMI_VERSION"
-    # Tags as in Pulumi's own release build (goreleaser).
-    (cd "$ROOT/tools/pulumi" && "${GO_BUILD[@]}" -tags osusergo,grpcnotrace -ldflags "$(pulumi_ld "$PULUMI_VERSION")" \
+    (cd "$ROOT/tools/pulumi" && "${GO_BUILD[@]}" -tags "$PULUMI_TAGS" -ldflags "$(pulumi_ld "$PULUMI_VERSION")" \
         -o "$1/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
 }
 
 build_pulumi-language-nodejs() {
     check_pin pulumi-language-nodejs github.com/pulumi/pulumi/sdk/v3 "$PULUMI_LANGUAGE_NODEJS_VERSION"
-    (cd "$ROOT/tools/pulumi-language-nodejs" && "${GO_BUILD[@]}" -tags osusergo,grpcnotrace \
+    (cd "$ROOT/tools/pulumi-language-nodejs" && "${GO_BUILD[@]}" -tags "$PULUMI_TAGS" \
         -ldflags "$(pulumi_ld "$PULUMI_LANGUAGE_NODEJS_VERSION")" \
         -o "$1/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3)
 }
@@ -166,7 +168,7 @@ build_pulumi-kubernetes() {
     ' "$moddir/cmd/pulumi-resource-kubernetes" "$wrapper" "$version"
     # The CLI's tags, and (tools/shared-deps.sh) the CLI's versions of every module both
     # compile: then the packages they share compile once, in whichever build comes first.
-    (cd "$wrapper" && "${GO_BUILD[@]}" -tags osusergo,grpcnotrace \
+    (cd "$wrapper" && "${GO_BUILD[@]}" -tags "$PULUMI_TAGS" \
         -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$version" \
         -o "$1/bin/pulumi-resource-kubernetes" .)
 }
