@@ -43,14 +43,15 @@ _cf_key() { # <version> <wrapper directory under tools/>
     printf '%s-%s' "$1" "$(cat "$CHAINFLEET_ROOT/tools/$2/go.mod" "$CHAINFLEET_ROOT/tools/$2/go.sum" |
         sha256sum | cut -c1-8)"
 }
-CHAINFLEET_ETCD_KEY=$(_cf_key "$ETCD_VERSION" etcd)
+# etcd, kwok and coredns are built in the kubernetes wrapper (they share its compiled packages).
+CHAINFLEET_ETCD_KEY=$(_cf_key "$ETCD_VERSION" kubernetes)
 CHAINFLEET_KUBERNETES_KEY=$(_cf_key "$KUBERNETES_VERSION" kubernetes) # pieces kubernetes, kubelet
-CHAINFLEET_KWOK_KEY=$(_cf_key "$KWOK_VERSION" kubernetes)             # built in that wrapper
+CHAINFLEET_KWOK_KEY=$(_cf_key "$KWOK_VERSION" kubernetes)
 CHAINFLEET_PULUMI_KEY=$(_cf_key "$PULUMI_VERSION" pulumi)
 CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY=$(_cf_key "$PULUMI_LANGUAGE_NODEJS_VERSION" pulumi-language-nodejs)
 CHAINFLEET_PULUMI_KUBERNETES_KEY=$(_cf_key "$PULUMI_KUBERNETES_VERSION" pulumi-kubernetes)
 CHAINFLEET_COMETBFT_KEY=$(_cf_key "$COMETBFT_VERSION" cometbft)
-CHAINFLEET_COREDNS_KEY=$(_cf_key "$COREDNS_VERSION" coredns)
+CHAINFLEET_COREDNS_KEY=$(_cf_key "$COREDNS_VERSION" kubernetes)
 export CHAINFLEET_ETCD_KEY CHAINFLEET_KUBERNETES_KEY CHAINFLEET_KWOK_KEY CHAINFLEET_PULUMI_KEY \
     CHAINFLEET_PULUMI_LANGUAGE_NODEJS_KEY CHAINFLEET_PULUMI_KUBERNETES_KEY CHAINFLEET_COMETBFT_KEY \
     CHAINFLEET_COREDNS_KEY

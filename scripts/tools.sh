@@ -74,9 +74,12 @@ piece_version() {
 # --- one function per piece: each builds into "$1/bin" (a temporary directory) -----------
 
 build_etcd() {
-    check_pin etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+    # In the kubernetes wrapper (tools/kubernetes/etcd: etcd's own entry point), so that it
+    # reuses the control plane's compiled grpc, protobuf, otel, x/net, ... (its own module
+    # compiled 313 packages the kube binaries do not share; now about 100).
+    check_pin kubernetes go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
     # etcd reports its version from a constant in go.etcd.io/etcd/api/v3/version: no ldflags.
-    (cd "$ROOT/tools/etcd" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/etcd" .)
+    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/etcd" ./etcd)
 }
 
 # The ldflags of every k8s.io/kubernetes binary (pieces kubernetes and kubelet). Without the
@@ -176,17 +179,22 @@ build_pulumi-kubernetes() {
 build_cometbft() {
     check_pin cometbft github.com/cometbft/cometbft "$COMETBFT_VERSION"
     # CometBFT's version is a constant (version.TMCoreSemVer); the default goleveldb backend
-    # is pure Go, so no cgo or build tags are needed.
-    (cd "$ROOT/tools/cometbft" && "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/cometbft" github.com/cometbft/cometbft/cmd/cometbft)
+    # is pure Go, so no cgo or build tags are needed. CGO_ENABLED=0 as scripts/images.sh builds
+    # the cometbft image from this same wrapper: with the same settings that build compiles
+    # nothing again and only links (with cgo on here, the two compiled CometBFT twice).
+    (cd "$ROOT/tools/cometbft" && CGO_ENABLED=0 "${GO_BUILD[@]}" -ldflags "-s -w" -o "$1/bin/cometbft" github.com/cometbft/cometbft/cmd/cometbft)
 }
 
 build_coredns() {
-    check_pin coredns github.com/coredns/coredns "$COREDNS_VERSION"
+    # In the kubernetes wrapper (tools/kubernetes/coredns), like etcd: CoreDNS v1.14.2 needs
+    # nothing newer than the control plane's modules, so it compiles against the same
+    # client-go v0.36.3 (its own module compiled client-go and k8s.io/api v0.37 again).
+    check_pin kubernetes github.com/coredns/coredns "$COREDNS_VERSION"
     # CoreDNS's version is a constant (coremain.CoreVersion); upstream's Makefile sets GitCommit
     # to `git describe --dirty --always`, which at a release tag is the tag itself.
-    (cd "$ROOT/tools/coredns" && "${GO_BUILD[@]}" \
+    (cd "$ROOT/tools/kubernetes" && "${GO_BUILD[@]}" \
         -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
-        -o "$1/bin/coredns" .)
+        -o "$1/bin/coredns" ./coredns)
 }
 
 # chainfleet's own Cosmos SDK chain (tools/testchain, tools/README.md): the binaries a real hard
@@ -221,7 +229,7 @@ prefetch_modules() {
     local piece wrapper
     for piece in "$@"; do
         case $piece in
-        provisioner | kubelet | kwok) wrapper=kubernetes ;;
+        etcd | provisioner | kubelet | kwok | coredns) wrapper=kubernetes ;;
         testchain) wrapper="testchain/v047 testchain/v050" ;;
         *) wrapper=$piece ;;
         esac

@@ -19,8 +19,13 @@
 # - pulumi-kubernetes v4.25.0: the only release tag whose provider/v4 pseudo-version the
 #   proxy serves. @pulumi/kubernetes in package.json must be 4.25.0 to match this plugin.
 # - cometbft v0.38.19: the v0.38 line Cosmos chains (Sei) run.
-# - coredns v1.15.0: newest release on the proxy (`go list -m -versions`); its go.mod asks
-#   for Go 1.26.0, which the toolchain here has (1.26.8), and it builds with it.
+# - coredns v1.14.2: the CoreDNS kubeadm v1.36.3 deploys (cmd/kubeadm/app/constants/constants.go
+#   CoreDNSVersion). Built in the kubernetes wrapper: it requires nothing newer than the modules
+#   the kube binaries compile, so it adds none of theirs and shares their compiled client-go.
+#   v1.15.0 (the newest on the proxy) asks for client-go v0.37 and newer grpc, otel and x/*,
+#   which would have moved the control plane's modules or compiled a second client-go.
+# - etcd is built in the kubernetes wrapper too (tools/kubernetes/etcd); adding it there
+#   changes no module the kube binaries compile.
 # - kubelet and kube-proxy: KUBERNETES_VERSION, like the control plane (one wrapper module).
 # - testchain (our own Cosmos SDK chain, tools/testchain; a real SDK upgrade v0.47 -> v0.50 in
 #   tests): cosmos-sdk v0.47.17 (CometBFT v0.37.5) and v0.50.15 (CometBFT v0.38.20, with
@@ -42,6 +47,6 @@ PULUMI_VERSION=v3.259.0
 PULUMI_LANGUAGE_NODEJS_VERSION=v3.188.0
 PULUMI_KUBERNETES_VERSION=v4.25.0
 COMETBFT_VERSION=v0.38.19
-COREDNS_VERSION=v1.15.0
+COREDNS_VERSION=v1.14.2
 TESTCHAIN_SDK_047=v0.47.17
 TESTCHAIN_SDK_050=v0.50.15
